@@ -1,0 +1,87 @@
+"""The `doppel` command. Thin: each stage declares its commands in `doppel/<stage>/cli.py`
+as `register(app)`, and every command only parses options and calls library functions."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from doppel import __version__
+from doppel.core.errors import DoppelError
+
+app = typer.Typer(
+    name="doppel",
+    help="Face replacement for video: extract, curate, train, merge. For consenting subjects, VFX and research.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# In pipeline order; each module defines register(app).
+STAGE_CLIS = (
+    "doppel.core.cli",
+    "doppel.media.cli",
+    "doppel.provenance.cli",
+    "doppel.faces.cli",
+    "doppel.curate.cli",
+    "doppel.interop.cli",
+    "doppel.masks.cli",
+    "doppel.train.cli",
+    "doppel.merge.cli",
+    "doppel.pipeline.cli",
+    "doppel.evaluate.cli",
+    "doppel.doctor.cli",
+    "doppel.studio.cli",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"doppel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+    pass
+
+
+for _name in STAGE_CLIS:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as _e:
+        if not _name.startswith(str(_e.name)):  # a stage that exists but fails to import is a bug
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    err = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except DoppelError as e:
+        err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as e:  # click usage errors come through here in standalone_mode=False
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

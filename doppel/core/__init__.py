@@ -1,0 +1,1 @@
+"""Shared vocabulary that every stage imports: face metadata, face types, workspace paths, errors."""

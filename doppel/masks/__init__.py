@@ -1,0 +1,1 @@
+"""Face masks: landmark hulls (always available) and the trainable XSeg segmenter."""

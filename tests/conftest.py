@@ -1,0 +1,43 @@
+"""Shared test fixtures: real footage from ../shared/data, never copied into the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DOPPEL_DATA", ROOT.parent / "shared" / "data"))
+CLIPS = DATA / "clips"
+SRC_CLIP = CLIPS / "src_woman_a.mp4"
+DST_CLIP = CLIPS / "dst_woman_b.mp4"
+
+# Tests run on CPU with few threads so that the suite behaves the same on a 2-core CI machine.
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"{DATA}: the shared test data is missing (set DOPPEL_DATA or clone beside ../shared)")
+    return DATA
+
+
+def _extract_faceset(clip: Path, out: Path, frames: int, size: int) -> Path:
+    from doppel.faces.extract import ExtractOptions, extract
+
+    extract(clip, out, ExtractOptions(size=size, max_frames=frames, every_n=max(1, 400 // frames)))
+    return out
+
+
+@pytest.fixture(scope="session")
+def src_faces(data_dir, tmp_path_factory) -> Path:
+    """About 40 aligned whole-face 128 px faces of the default source clip, spread over the clip."""
+    return _extract_faceset(SRC_CLIP, tmp_path_factory.mktemp("src_faces"), 40, 128)
+
+
+@pytest.fixture(scope="session")
+def dst_faces(data_dir, tmp_path_factory) -> Path:
+    """About 40 aligned whole-face 128 px faces of the default destination clip (with alignments.json)."""
+    return _extract_faceset(DST_CLIP, tmp_path_factory.mktemp("dst_faces"), 40, 128)
