@@ -5,7 +5,7 @@
       data_src/aligned/    aligned source faces (metadata inside each file)
       data_dst/            destination video or frames
       data_dst/aligned/    aligned destination faces
-      data_dst/alignments.json   per-frame index of the destination's faces
+      data_dst/aligned/alignments.json   per-frame index of the destination's faces
       model/               trained model (safetensors + JSON)
       output/              merged frames and the final video
 
@@ -40,7 +40,7 @@ class Workspace:
 
     @property
     def dst_alignments(self) -> Path:
-        return self.data_dst / "alignments.json"
+        return self.dst_aligned / "alignments.json"
 
     @property
     def model(self) -> Path:
