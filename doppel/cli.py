@@ -29,6 +29,7 @@ STAGE_CLIS = (
     "doppel.curate.cli",
     "doppel.interop.cli",
     "doppel.masks.cli",
+    "doppel.models.cli",
     "doppel.train.cli",
     "doppel.merge.cli",
     "doppel.pipeline.cli",

@@ -1,0 +1,249 @@
+"""`evaluate`: measure a swap result against its destination and the source identity, frame by frame.
+
+The result and destination videos are read in lockstep (same frame indices); the extraction
+stage's `FaceAnalyzer` finds the face, its 68 points and pose in both. Identity uses the dlib
+embedding, which no swap model trains against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+
+import numpy as np
+
+from doppel.core.errors import DoppelError
+from doppel.core.images import list_images, read_face
+from doppel.evaluate import measures
+from doppel.evaluate._flags import field
+from doppel.media.reader import read_frames
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    every_n: int = field(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
+    max_frames: int = field(0, "Stop after this many analysed frames (0 = all).", min=0)
+    detector: str = field("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
+    max_src_faces: int = field(200, "Source faces averaged into the source identity, spread over the set.", min=1)
+
+
+@dataclass
+class FrameScore:
+    index: int
+    dst_face: bool
+    result_face: bool
+    src_similarity: float | None = None
+    dst_similarity: float | None = None
+    toward_src: bool | None = None
+    yaw_error: float | None = None
+    pitch_error: float | None = None
+    roll_error: float | None = None
+    expression_error: float | None = None
+    psnr_outside: float | None = None
+    ssim_outside: float | None = None
+
+
+@dataclass
+class EvaluateReport:
+    src: str
+    dst: str
+    result: str
+    options: EvaluateOptions
+    frames: list[FrameScore]
+    summary: dict = dc_field(default_factory=dict)
+    warnings: list[str] = dc_field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "src": self.src,
+            "dst": self.dst,
+            "result": self.result,
+            "options": asdict(self.options),
+            "summary": self.summary,
+            "warnings": self.warnings,
+            "frames": [_rounded(asdict(f)) for f in self.frames],
+        }
+
+
+def _rounded(d: dict) -> dict:
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def source_identity(src: str | Path, max_faces: int = 200, progress: bool = False) -> np.ndarray:
+    """Mean dlib embedding of a source faceset (folder of aligned faces) or of a folder of photos."""
+    from doppel.core.errors import NoMetadataError
+    from doppel.identity import embed_face, embed_image
+
+    src = Path(src)
+    files = list_images(src)
+    if not files:
+        raise DoppelError("no images in the source faceset", src, hint="Pass the folder of aligned source faces")
+    step = max(1, math.ceil(len(files) / max_faces))
+    files = files[::step]
+    vectors = []
+    iterator = files
+    if progress:
+        from rich.progress import track
+
+        iterator = track(files, description="source identity", transient=True)
+    for path in iterator:
+        try:
+            vec = embed_face(read_face(path), cache=False)  # never rewrites the user's faceset
+        except NoMetadataError:
+            from doppel.core.images import read_image
+
+            vec = embed_image(read_image(path))
+        if vec is not None:
+            vectors.append(vec)
+    if not vectors:
+        raise DoppelError("no face could be embedded in the source faceset", src, hint="Check it holds faces")
+    return np.mean(vectors, axis=0)
+
+
+def _main_face(faces, near=None):
+    """The face to score: the one nearest `near` (x, y) when given, else the largest."""
+    if not faces:
+        return None
+    if near is None:
+        return faces[0]
+    return min(faces, key=lambda f: float(np.sum((f.landmarks68.mean(0) - near) ** 2)))
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(values)) if values else None
+
+
+def evaluate(
+    src: str | Path,
+    dst: str | Path,
+    result: str | Path,
+    options: EvaluateOptions | None = None,
+    progress: bool = False,
+) -> EvaluateReport:
+    """Score `result` (a video, frame folder or image) against the destination `dst` and the source faceset `src`."""
+    from doppel.faces.landmarks import FaceAnalyzer
+    from doppel.identity import embed_image
+
+    options = options or EvaluateOptions()
+    if options.every_n < 1:
+        raise DoppelError("--every-n must be 1 or more")
+    src_mean = source_identity(src, options.max_src_faces, progress)
+
+    frames: list[FrameScore] = []
+    dst_lms, res_lms, dst_cols, res_cols = [], [], [], []
+    warnings: list[str] = []
+    dst_iter = read_frames(dst, every_n=options.every_n)
+    res_iter = read_frames(result, every_n=options.every_n)
+    bar = None
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task("evaluating frames", total=options.max_frames or None)
+    try:
+        with FaceAnalyzer(options.detector) as analyzer:
+            for d_frame, r_frame in zip(dst_iter, res_iter):
+                if options.max_frames and len(frames) >= options.max_frames:
+                    break
+                if d_frame.image.shape != r_frame.image.shape:
+                    raise DoppelError(
+                        f"frame {d_frame.index} is {r_frame.image.shape[1]}x{r_frame.image.shape[0]} in the result "
+                        f"but {d_frame.image.shape[1]}x{d_frame.image.shape[0]} in the destination",
+                        result,
+                        hint="Evaluate the result against the destination it was merged onto",
+                    )
+                frames.append(_score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols))
+                if bar:
+                    bar.advance(task)
+    finally:
+        if bar:
+            bar.stop()
+    if not frames:
+        raise DoppelError("no frames could be read from the destination or the result", result)
+    if not options.max_frames:
+        if next(res_iter, None) is not None:
+            warnings.append("the result has more frames than the destination; the extra ones were not scored")
+        elif next(dst_iter, None) is not None:
+            warnings.append("the destination has more frames than the result; only the shared ones were scored")
+
+    report = EvaluateReport(str(src), str(dst), str(result), options, frames, warnings=warnings)
+    report.summary = _summarise(frames, dst_lms, res_lms, dst_cols, res_cols)
+    return report
+
+
+def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols) -> FrameScore:
+    from doppel.masks.landmarks import face_hull_mask
+
+    d_face = _main_face(analyzer.analyze(d_frame.image))
+    r_face = _main_face(analyzer.analyze(r_frame.image), None if d_face is None else d_face.landmarks68.mean(0))
+    score = FrameScore(d_frame.index, d_face is not None, r_face is not None)
+    if d_face is None:
+        return score
+    shape = d_frame.image.shape[:2]
+    outside = measures.outside_face_mask(d_face.landmarks68, shape)
+    score.psnr_outside = measures.masked_psnr(r_frame.image, d_frame.image, outside)
+    score.ssim_outside = measures.masked_ssim(r_frame.image, d_frame.image, outside)
+    if r_face is None:
+        return score
+    d_vec = embed_image(d_frame.image, d_face.landmarks68)
+    r_vec = embed_image(r_frame.image, r_face.landmarks68)
+    if d_vec is not None and r_vec is not None:
+        ids = measures.identity_from_embeddings(r_vec[None], src_mean, d_vec[None])
+        score.src_similarity = ids["src_similarity"]
+        score.dst_similarity = ids["dst_similarity"]
+        score.toward_src = bool(ids["retrieval_rate"] > 0.5)
+    dp, rp = d_face.pose, r_face.pose
+    score.yaw_error, score.pitch_error, score.roll_error = measures.pose_error(
+        (rp.yaw, rp.pitch, rp.roll), (dp.yaw, dp.pitch, dp.roll)
+    )
+    score.expression_error = measures.expression_error(r_face.landmarks68, d_face.landmarks68)
+    dst_lms.append(d_face.landmarks68)
+    res_lms.append(r_face.landmarks68)
+    dst_cols.append(measures.mean_face_colour(d_frame.image, face_hull_mask(d_face.landmarks68, shape)))
+    res_cols.append(measures.mean_face_colour(r_frame.image, face_hull_mask(r_face.landmarks68, shape)))
+    return score
+
+
+def _summarise(frames: list[FrameScore], dst_lms, res_lms, dst_cols, res_cols) -> dict:
+    with_dst = [f for f in frames if f.dst_face]
+    scored = [f for f in with_dst if f.toward_src is not None]
+    lm_jitter_r, lm_jitter_d = measures.landmark_jitter(res_lms), measures.landmark_jitter(dst_lms)
+    col_r, col_d = measures.colour_flicker(res_cols), measures.colour_flicker(dst_cols)
+
+    def ratio(a, b):
+        return None if a is None or b is None or b <= 0 else a / b
+
+    return {
+        "frames": len(frames),
+        "dst_frames_with_face": len(with_dst),
+        "detection_rate": (sum(f.result_face for f in with_dst) / len(with_dst)) if with_dst else None,
+        "identity": {
+            "src_similarity": _mean(f.src_similarity for f in scored),
+            "dst_similarity": _mean(f.dst_similarity for f in scored),
+            "retrieval_rate": (sum(f.toward_src for f in scored) / len(scored)) if scored else None,
+            "faces": len(scored),
+        },
+        "pose_error_deg": {
+            "yaw": _mean(f.yaw_error for f in with_dst),
+            "pitch": _mean(f.pitch_error for f in with_dst),
+            "roll": _mean(f.roll_error for f in with_dst),
+        },
+        "expression_error": _mean(f.expression_error for f in with_dst),
+        "temporal": {
+            "landmark_jitter": lm_jitter_r,
+            "landmark_jitter_dst": lm_jitter_d,
+            "landmark_jitter_ratio": ratio(lm_jitter_r, lm_jitter_d),
+            "colour_flicker": col_r,
+            "colour_flicker_dst": col_d,
+            "colour_flicker_ratio": ratio(col_r, col_d),
+        },
+        "outside_face": {
+            "psnr_db": _mean(f.psnr_outside for f in with_dst),
+            "psnr_cap_db": measures.PSNR_CAP_DB,
+            "ssim": _mean(f.ssim_outside for f in with_dst),
+        },
+    }

@@ -1,0 +1,304 @@
+"""`extract(input, out_dir, options)`: stream frames, find faces, write aligned faces with metadata inside.
+
+Resumable: progress lives in OUT/alignments.json (saved every few seconds, atomically) next to
+OUT/extract.json (the options); a re-run skips frames already recorded. Every face file is written
+atomically, so a killed run leaves only complete files (and hidden `.part` leftovers, removed on resume).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from doppel.core.alignments import Alignments, FrameEntry
+from doppel.core.atomic import is_partial, write_json
+from doppel.core.errors import DoppelError
+from doppel.core.facetype import FaceType
+from doppel.core.images import write_face
+from doppel.core.metadata import FaceMeta, SourceInfo
+from doppel.faces.align import align_face, invert, transform_points
+from doppel.faces.landmarks import Face, FaceAnalyzer
+from doppel.faces.mesh68 import mesh_to_68
+from doppel.faces.options import ExtractOptions
+from doppel.faces.pose import estimate_pose
+from doppel.faces.prefetch import prefetch
+from doppel.faces.smooth import TrackSmoother
+from doppel.media.reader import Frame, TruncatedVideoError, is_image, is_video, open_container, read_frames
+
+__all__ = ["ExtractOptions", "ExtractResult", "extract"]
+
+ALIGNMENTS_NAME = "alignments.json"
+OPTIONS_NAME = "extract.json"
+REDETECT_EVERY = 8  # while tracking, run the detector anyway every N frames (new faces, drift)
+SAVE_EVERY_S = 2.0
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    out_dir: Path
+    frames_seen: int  # frames processed in this run and earlier runs (resume)
+    faces_written: int  # face files in this run
+    frames_without_face: int
+    frames_resumed: int  # frames skipped because an earlier run did them
+    alignments_path: Path | None
+    complete: bool  # the input was read to its end
+
+
+def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = True) -> ExtractResult:
+    """Extract aligned faces from a video, a folder of images, or one image into `out_dir`."""
+    src, out = Path(input), Path(out_dir)
+    _check_input(src)
+    video = is_video(src)
+    use_alignments = options.alignments == "on" or (options.alignments == "auto" and (video or src.is_dir()))
+    _prepare_out(out, src, options)
+    info = _source_info(src, video)
+    index = _load_or_new_alignments(out, src, info) if use_alignments else None
+    done = {f.index for f in index.frames} if index else set()
+
+    state = _RunState(index, out, options)
+    truncated: TruncatedVideoError | None = None
+    pending: deque = deque()  # (frame, future of written names), oldest first
+    with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces, options.rotation_retry) as analyzer, \
+            ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
+            _progress_bar(progress, info["total"], options) as bar:
+        smoother = TrackSmoother() if options.smooth and video else None
+        tracked: list[Face] = []
+        since_detect = 0
+        try:
+            for frame in prefetch(read_frames(src, every_n=options.every_n)):
+                if options.max_frames is not None and state.frames_seen >= options.max_frames:
+                    state.stopped_early = True
+                    break
+                state.frames_seen += 1
+                bar(1)
+                if frame.index in done:
+                    state.resumed += 1
+                    tracked = []
+                    continue
+                faces = None
+                if video and options.track and options.every_n <= 2 and tracked and since_detect < REDETECT_EVERY:
+                    faces = analyzer.track(frame.image, tracked)
+                    since_detect += 1
+                if faces is None:
+                    faces = analyzer.analyze(frame.image, tiles=not video)
+                    since_detect = 0
+                tracked = faces
+                if smoother is not None:
+                    faces = [_smoothed(face, smoother(i, face.mesh, frame.timestamp or frame.index / 30.0))
+                             for i, face in enumerate(faces)]
+                # Alignment, encoding and the write overlap the next frame's detection.
+                pending.append((frame.index, frame.timestamp, writer.submit(_write_faces, out, src, frame, faces, options, info)))
+                while len(pending) > 4 or (pending and pending[0][2].done()):
+                    state.record(*_finished(pending.popleft()))
+                if options.debug_dir:
+                    _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))
+            while pending:
+                state.record(*_finished(pending.popleft()))
+        except TruncatedVideoError as e:
+            truncated = e
+            while pending:
+                state.record(*_finished(pending.popleft()))
+        except OSError as e:
+            raise _os_error(e, out) from e
+        finally:
+            for _index, _ts, future in pending:  # after an error: keep what was written, record nothing unsure
+                future.cancel()
+            state.save(final=True, complete=truncated is None and not state.stopped_early)
+
+    if truncated is not None:
+        raise truncated
+    if state.faces_total == 0 and not done_has_faces(index):
+        raise DoppelError(
+            f"no face found in any of the {state.frames_seen} frames",
+            src,
+            hint="Check the input shows faces; try --detector mtcnn or a lower --min-face",
+        )
+    return ExtractResult(out, state.frames_seen, state.faces_total, state.no_face, state.resumed,
+                         out / ALIGNMENTS_NAME if index else None, truncated is None and not state.stopped_early)
+
+
+def done_has_faces(index: Alignments | None) -> bool:
+    return bool(index) and any(f.faces for f in index.frames)
+
+
+# ---- per-frame work -------------------------------------------------------------------------
+
+
+def _finished(entry) -> tuple[int, float | None, list[str]]:
+    index, timestamp, future = entry
+    return index, timestamp, future.result()
+
+
+def _smoothed(face: Face, mesh: np.ndarray) -> Face:
+    from dataclasses import replace
+
+    return replace(face, mesh=mesh, landmarks68=mesh_to_68(mesh), pose=estimate_pose(mesh))
+
+
+def _frame_stem(src: Path, frame: Frame, video: bool) -> str:
+    return f"{frame.index:06d}" if video or not frame.name else Path(frame.name).stem
+
+
+def _write_faces(out: Path, src: Path, frame: Frame, faces: list[Face], options: ExtractOptions, info: dict) -> list[str]:
+    names = []
+    h, w = frame.image.shape[:2]
+    stem = _frame_stem(src, frame, info["video"])
+    for i, face in enumerate(faces):
+        image, m = align_face(frame.image, face.landmarks68, options.face_type, options.size)
+        meta = FaceMeta(
+            face_type=FaceType.parse(options.face_type),
+            size=options.size,
+            source=SourceInfo(frame.name or src.name, frame.index, frame.timestamp, w, h),
+            face_index=i,
+            source_rect=[round(v, 2) for v in face.box],
+            landmarks=transform_points(face.landmarks68, m),
+            source_landmarks=face.landmarks68,
+            face_to_source=invert(m),
+            pose=face.pose,
+            detector=face.detector,
+            score=round(face.score, 4),
+            mesh=face.mesh,
+        )
+        name = f"{stem}_{i}.jpg"
+        write_face(out / name, image, meta, options.jpeg_quality)
+        names.append(name)
+    return names
+
+
+class _RunState:
+    def __init__(self, index: Alignments | None, out: Path, options: ExtractOptions):
+        self.index, self.out, self.options = index, out, options
+        self.frames_seen = self.resumed = self.faces_total = self.no_face = 0
+        self.stopped_early = False
+        self._last_save = time.monotonic()
+
+    def record(self, frame_index: int, timestamp: float | None, names: list[str]) -> None:
+        self.faces_total += len(names)
+        self.no_face += not names
+        if self.index is None:
+            return
+        self.index.frames.append(FrameEntry(frame_index, timestamp, names))
+        if time.monotonic() - self._last_save > SAVE_EVERY_S:
+            self.save()
+
+    def save(self, final: bool = False, complete: bool = False) -> None:
+        if self.index is None:
+            return
+        self.index.frames.sort(key=lambda f: f.index)
+        self.index.complete = bool(final and complete)
+        self.index.save(self.out / ALIGNMENTS_NAME)
+        self._last_save = time.monotonic()
+
+
+# ---- setup and checks -------------------------------------------------------------------------
+
+
+def _check_input(src: Path) -> None:
+    if not src.exists():
+        raise DoppelError("file not found", src, hint="Check the path")
+    if src.is_dir():
+        return
+    if not (is_video(src) or is_image(src)):
+        raise DoppelError("not a video or an image", src, hint="Pass a video, a folder of images, or one image")
+
+
+def _prepare_out(out: Path, src: Path, options: ExtractOptions) -> None:
+    if out.exists() and not out.is_dir():
+        raise DoppelError("exists and is not a folder", out, hint="Pick a folder for the faces")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DoppelError(f"cannot create the output folder ({e.strerror})", out) from e
+    for leftover in out.glob(".*.part*"):  # from a run that was killed mid-write
+        if is_partial(leftover):
+            leftover.unlink()
+    saved = out / OPTIONS_NAME
+    record = {"input": str(src), "options": asdict(options)}
+    if saved.exists():
+        try:
+            old = json.loads(saved.read_text())["options"]
+        except (OSError, ValueError, KeyError) as e:
+            raise DoppelError(f"extraction settings are unreadable ({e})", saved, hint="Remove it or use a new folder") from e
+        changed = [k for k in ExtractOptions.SHAPE_KEYS if old.get(k) != record["options"][k]]
+        if changed:
+            was = ", ".join(f"{k}={old.get(k)}" for k in changed)
+            raise DoppelError(f"this folder holds faces extracted with {was}", out,
+                              hint="Use the same options to resume, or a new output folder")
+    write_json(saved, record)
+
+
+def _source_info(src: Path, video: bool) -> dict:
+    info = {"video": video, "total": None, "fps": None, "width": 0, "height": 0}
+    if video:
+        container = open_container(src)
+        try:
+            stream = container.streams.video[0]
+            info.update(total=stream.frames or None, width=stream.codec_context.width, height=stream.codec_context.height,
+                        fps=float(stream.average_rate) if stream.average_rate else None)
+        finally:
+            container.close()
+    elif src.is_dir():
+        from doppel.core.images import list_images
+
+        info["total"] = len(list_images(src))
+    else:
+        info["total"] = 1
+    return info
+
+
+def _load_or_new_alignments(out: Path, src: Path, info: dict) -> Alignments:
+    path = out / ALIGNMENTS_NAME
+    if path.exists():
+        index = Alignments.load(path)
+        index.frames = [f for f in index.frames if all((out / n).exists() for n in f.faces)]
+        return index
+    return Alignments(source=str(src.resolve()), faces_dir=".", fps=info["fps"], width=info["width"], height=info["height"])
+
+
+def _os_error(e: OSError, out: Path) -> DoppelError:
+    if e.errno == errno.ENOSPC:
+        return DoppelError("disk full while writing faces", out, hint="Free some space and run the same command again; it resumes")
+    return DoppelError(f"cannot write faces ({e.strerror or e})", out, hint="Check the folder is writable, then re-run to resume")
+
+
+# ---- progress and debug -------------------------------------------------------------------------
+
+
+class _progress_bar:
+    """A rich progress bar (or nothing), used as `bar(advance)`."""
+
+    def __init__(self, enabled: bool, total: int | None, options: ExtractOptions):
+        self.enabled = enabled
+        if total is not None:
+            total = -(-total // options.every_n)
+            if options.max_frames is not None:
+                total = min(total, options.max_frames)
+        self.total = total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+        self._progress.start()
+        task = self._progress.add_task("extract", total=self.total)
+        return lambda n: self._progress.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._progress.stop()
+
+
+def _write_debug(folder: Path, frame: Frame, faces: list[Face], stem: str) -> None:
+    from doppel.core.images import write_image
+    from doppel.faces.debug import draw_faces
+
+    write_image(folder / f"{stem}.jpg", draw_faces(frame.image, faces), jpeg_quality=85)

@@ -1,0 +1,172 @@
+"""`doppel xseg train`: teach the segmenter the faces a user labelled.
+
+Trains on every face that carries `xseg_polygons` in the given folders (source and destination
+together, as in DeepFaceLab), with unlabelled faces of the same folders as random backgrounds.
+Resumes from the model folder; writes `xseg_status.json` for the studio; stops cleanly (saving)
+when `xseg.STOP` appears in the model folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from doppel.core.atomic import write_json
+from doppel.core.device import autocast_dtype, pick_device
+from doppel.core.errors import DoppelError, NoMetadataError
+from doppel.core.images import list_images, read_image
+from doppel.core.metadata import read_metadata
+from doppel.masks import xseg_io
+from doppel.masks.xseg_augment import augment
+from doppel.masks.xseg_labels import label_mask
+from doppel.masks.xseg_net import XSegConfig
+
+STATUS_FILE = "xseg_status.json"
+STOP_FILE = "xseg.STOP"
+MAX_BACKGROUNDS = 200
+
+
+def _opt(default, help: str, **meta):
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass(frozen=True)
+class XSegTrainOptions:
+    iterations: int = _opt(2000, "Train until the model has seen this many batches in total (resume continues)", min=1)
+    batch_size: int = _opt(8, "Faces per batch", min=1, max=256)
+    lr: float = _opt(2e-3, "Adam learning rate", min=1e-6, max=1e-1)
+    device: str | None = _opt(None, "auto, cpu, cuda, cuda:N, xpu or mps")
+    seed: int = _opt(0, "Random seed for sampling and augmentation")
+    save_every: float = _opt(120.0, "Seconds between saves", min=1.0)
+
+
+@dataclass(frozen=True)
+class XSegTrainResult:
+    model_dir: Path
+    labelled_faces: int
+    iteration: int
+    loss: float
+    stopped: bool  # True when a STOP request ended the run early
+
+
+@dataclass(frozen=True)
+class _Sample:
+    image: np.ndarray  # BGR uint8 at the training resolution
+    mask: np.ndarray  # float32 at the training resolution
+
+
+def load_samples(faces_dirs: list[Path], resolution: int) -> tuple[list[_Sample], list[np.ndarray]]:
+    """Labelled faces as training samples, and unlabelled ones (a bounded share) as backgrounds."""
+    samples, backgrounds = [], []
+    for folder in faces_dirs:
+        for path in list_images(folder):
+            try:
+                meta = read_metadata(path)
+            except NoMetadataError:
+                continue
+            mask = label_mask(meta, resolution)
+            if mask is None and len(backgrounds) >= MAX_BACKGROUNDS:
+                continue
+            image = cv2.resize(read_image(path), (resolution, resolution), interpolation=cv2.INTER_AREA)
+            if mask is None:
+                backgrounds.append(image)
+            else:
+                samples.append(_Sample(image, mask))
+    return samples, backgrounds or [s.image for s in samples]
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BCE for every pixel plus soft Dice for the overlap as a whole (robust to small faces)."""
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    dice = 1 - (2 * (p * target).sum((1, 2, 3)) + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+    return bce + dice.mean()
+
+
+def train_xseg(
+    faces_dirs: str | Path | list[str | Path],
+    model_dir: str | Path,
+    options: XSegTrainOptions = XSegTrainOptions(),
+    config: XSegConfig = XSegConfig(),
+    progress: bool = True,
+) -> XSegTrainResult:
+    """Train (or resume) the XSeg model in `model_dir` on the labelled faces of `faces_dirs`."""
+    dirs = [Path(d) for d in (faces_dirs if isinstance(faces_dirs, (list, tuple)) else [faces_dirs])]
+    model_dir = Path(model_dir)
+    device = pick_device(options.device)
+    model = xseg_io.load_xseg(model_dir, device) if xseg_io.exists(model_dir) else xseg_io.new_xseg(config, device)
+    res = model.config.resolution
+    samples, backgrounds = load_samples(dirs, res)
+    if not samples:
+        raise DoppelError(
+            "no labelled faces (XSeg polygons) in these folders",
+            dirs[0],
+            hint="Label a few faces in 'doppel studio' (XSeg tab) or import labels first",
+        )
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / STOP_FILE).unlink(missing_ok=True)
+    net = model.net.train().to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=options.lr)
+    rng = np.random.default_rng(options.seed + model.iteration)
+    amp = autocast_dtype(device)
+    autocast = torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext()
+    status = {"labelled_faces": len(samples), "target": options.iterations}
+
+    def save() -> None:
+        xseg_io.save_xseg(model, model_dir, {"labelled_faces": len(samples)})
+
+    loss_value, stopped = float("nan"), False
+    last_save = last_status = t0 = time.monotonic()
+    it0 = model.iteration
+    bar = _progress(progress)
+    with bar:
+        task = bar.add_task("xseg train", total=options.iterations, completed=model.iteration) if progress else None
+        while model.iteration < options.iterations:
+            batch = [
+                augment(samples[i].image, samples[i].mask, backgrounds[rng.integers(len(backgrounds))], rng)
+                for i in rng.integers(len(samples), size=options.batch_size)
+            ]
+            x = xseg_io.to_batch([b[0] for b in batch], res, device)
+            y = torch.from_numpy(np.stack([b[1] for b in batch]))[:, None].to(device, non_blocking=True)
+            with autocast:
+                logits = net(x)
+            loss = _loss(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            model.iteration += 1
+            now = time.monotonic()
+            if model.iteration % 10 == 0 or model.iteration == options.iterations:
+                loss_value = float(loss.detach())  # one host sync every 10 steps, not every step
+                if task is not None:
+                    bar.update(task, completed=model.iteration, description=f"xseg train loss {loss_value:.4f}")
+            if now - last_status > 2.0:
+                last_status = now
+                speed = (model.iteration - it0) / max(now - t0, 1e-6)
+                write_json(model_dir / STATUS_FILE, {**status, "iteration": model.iteration, "loss": loss_value, "it_s": speed, "running": True})
+                if (model_dir / STOP_FILE).exists():
+                    stopped = True
+                    break
+            if now - last_save > options.save_every:
+                save()
+                last_save = now
+    save()
+    (model_dir / STOP_FILE).unlink(missing_ok=True)
+    write_json(model_dir / STATUS_FILE, {**status, "iteration": model.iteration, "loss": loss_value, "running": False})
+    net.eval()
+    return XSegTrainResult(model_dir, len(samples), model.iteration, loss_value, stopped)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

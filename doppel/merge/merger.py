@@ -1,0 +1,301 @@
+"""The streaming merge: decode the destination, predict its faces in batches, render, encode.
+
+Frames without a face are written unchanged. A PNG-sequence output resumes: frames already on
+disk are skipped (each PNG is written atomically). A video output is written to a temporary file
+and appears only when complete, so an interrupted merge restarts cleanly.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from doppel.core.errors import DoppelError
+from doppel.core.images import write_image
+from doppel.media.reader import Frame, is_video, read_frames
+from doppel.merge.faces import FrameFaces, load_faces, prepare_faces, smooth_faces
+from doppel.merge.predict import Predictor
+from doppel.merge.render import MergeFace, Prediction, render_layers
+from doppel.merge.settings import MergeSettings, config_path_for
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    codec: str = field(default="h264", metadata={"help": "Video codec: h264, h265, prores, ffv1 or png (lossless)."})
+    crf: int = field(default=18, metadata={"help": "Quality for h264/h265 (lower is better).", "min": 0, "max": 51})
+    alpha: bool = field(default=False, metadata={"help": "PNG sequence only: add an alpha channel covering the swapped face."})
+    fps: float | None = field(default=None, metadata={"help": "Output frame rate (default: the destination's)."})
+    provenance: bool = field(default=True, metadata={"help": "Watermark and tag the output as synthetic."})
+
+
+@dataclass
+class MergeResult:
+    output: Path
+    frames: int = 0
+    frames_with_faces: int = 0
+    faces: int = 0
+    skipped: int = 0  # already on disk (PNG-sequence resume)
+    seconds: float = 0.0
+    config: Path | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def default_alignments(dst: Path, aligned: Path | None) -> Path:
+    """The destination's alignments index: `<aligned>/alignments.json`, by default `<dst folder>/aligned`."""
+    folder = Path(aligned) if aligned is not None else Path(dst).parent / "aligned"
+    path = folder / "alignments.json" if folder.suffix != ".json" else folder
+    if not path.exists():
+        raise DoppelError("no alignments index for the destination", path, hint="Run 'doppel extract' on it, or pass --aligned DIR")
+    return path
+
+
+def _frames_in_thread(dst: Path, depth: int = 16) -> Iterator[Frame]:
+    """Decode on a producer thread so decoding overlaps prediction and encoding."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in read_frames(dst):
+                while not stop.is_set():
+                    try:
+                        q.put(frame, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+        q.put(done)
+
+    thread = threading.Thread(target=produce, daemon=True, name="merge-decode")
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+class _Sink:
+    """Where merged frames go: a video (through VideoWriter) or a PNG sequence."""
+
+    def __init__(self, out: Path, dst: Path, options: OutputOptions, settings: MergeSettings):
+        self.out = out
+        self.sequence = out.suffix.lower() not in VIDEO_SUFFIXES
+        self.options = options
+        self._writer = None
+        if options.alpha and not self.sequence:
+            raise DoppelError("alpha output needs a PNG sequence", out, hint="Give a folder as the output (-o frames/)")
+        if self.sequence:
+            out.mkdir(parents=True, exist_ok=True)
+        else:
+            from doppel.media.writer import VideoWriter
+
+            has_audio = is_video(dst)
+            self._writer = VideoWriter(
+                out,
+                fps=options.fps,
+                like=dst if options.fps is None and is_video(dst) else None,
+                codec=options.codec,
+                crf=options.crf,
+                audio_from=dst if has_audio else None,
+                provenance=None if options.provenance else False,
+            )
+
+    def frame_path(self, index: int) -> Path:
+        return self.out / f"{index:06d}.png"
+
+    def done(self, index: int) -> bool:
+        return self.sequence and self.frame_path(index).exists()
+
+    def __enter__(self) -> "_Sink":
+        if self._writer is not None:
+            self._writer.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self._writer is not None:
+            return self._writer.__exit__(*exc)
+        return False
+
+    def write(self, frame: Frame, image: np.ndarray, alpha: np.ndarray | None) -> None:
+        if self._writer is not None:
+            self._writer.write(image, frame.timestamp)
+            return
+        if self.options.provenance:
+            from doppel.provenance.watermark import embed_watermark
+
+            image = embed_watermark(image)
+        if self.options.alpha and alpha is not None:
+            image = np.dstack([image, alpha])
+        write_image(self.frame_path(frame.index), image)
+
+
+def _render_batch(pending, predictor: Predictor, settings: MergeSettings, sink: _Sink, result: MergeResult) -> None:
+    preds: list[Prediction] = predictor.predict([f for _, fs in pending for f in fs])
+    k = 0
+    for frame, fs in pending:
+        image, alpha = render_layers(frame.image, fs, preds[k : k + len(fs)], settings)
+        k += len(fs)
+        sink.write(frame, image, alpha)
+        result.frames += 1
+
+
+def merge(
+    model_dir: str | Path,
+    dst: str | Path,
+    out: str | Path,
+    settings: MergeSettings = MergeSettings(),
+    aligned: str | Path | None = None,
+    output: OutputOptions = OutputOptions(),
+    device: str | None = None,
+    batch_size: int = 8,
+    xseg_model: str | Path | None = None,
+    progress: bool = True,
+    model=None,
+) -> MergeResult:
+    """Merge a whole destination video (or frames folder) into `out` (a video file or a folder of PNGs).
+
+    `model` may be given already loaded (tests, the studio); otherwise it is loaded from `model_dir`.
+    The settings are saved beside the output as `<out>.merge.json`.
+    """
+    dst, out = Path(dst), Path(out)
+    settings = settings.validate()
+    if model is None:
+        model = _load_model(model_dir, device)
+    predictor = _make_predictor(model, settings, xseg_model, batch_size)
+    alignments, by_frame = load_faces(default_alignments(dst, aligned))
+    if not alignments.complete:
+        raise DoppelError("the destination's extraction did not finish", default_alignments(dst, aligned),
+                          hint="Re-run 'doppel extract' on it (it resumes)")
+    tracks = smooth_faces(by_frame, settings.smooth_landmarks)
+    result = MergeResult(output=out)
+    start = time.perf_counter()
+    total = len(alignments.frames) or None
+    with _Sink(out, dst, output, settings) as sink, _progress(progress, total) as advance:
+        pending: list[tuple[Frame, list[MergeFace]]] = []
+        pending_faces = 0
+        for frame in _frames_in_thread(dst):
+            if sink.done(frame.index):
+                result.skipped += 1
+                advance()
+                continue
+            faces = _faces_for(frame, tracks.get(frame.index), predictor, settings)
+            if faces:
+                result.frames_with_faces += 1
+                result.faces += len(faces)
+            pending.append((frame, faces))
+            pending_faces += len(faces)
+            if pending_faces >= batch_size or len(pending) >= 4 * batch_size:
+                _render_batch(pending, predictor, settings, sink, result)
+                for _ in pending:
+                    advance()
+                pending, pending_faces = [], 0
+        if pending:
+            _render_batch(pending, predictor, settings, sink, result)
+            for _ in pending:
+                advance()
+    result.seconds = time.perf_counter() - start
+    result.config = config_path_for(out)
+    settings.save(result.config)
+    return result
+
+
+def _faces_for(frame: Frame, faces: FrameFaces | None, predictor: Predictor, settings: MergeSettings) -> list[MergeFace]:
+    if faces is None or settings.mode == "original":
+        return []
+    return prepare_faces(frame.image, faces, predictor.face_type, predictor.resolution)
+
+
+def _load_model(model_dir, device):
+    from doppel.core.device import pick_device
+    from doppel.models.io import load_model
+
+    return load_model(model_dir, device=pick_device(device))
+
+
+def _make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int = 8) -> Predictor:
+    xseg = None
+    if "xseg-prd" in settings.mask_mode:
+        if xseg_model is None:
+            raise DoppelError(f"mask mode {settings.mask_mode} needs an XSeg model", hint="Pass --xseg-model DIR")
+        from doppel.masks.xseg_io import load_xseg
+
+        xseg = load_xseg(xseg_model, device=next(model.parameters()).device)
+    if getattr(model, "has_morph", False) is False and settings.morph != 1.0:
+        raise DoppelError(f"model {getattr(model, 'name', '?')} has no morph factor", hint="--morph works with amp models only")
+    return Predictor(model, settings, xseg, batch_size)
+
+
+class _progress:
+    """A rich progress bar over frames (or nothing)."""
+
+    def __init__(self, enabled: bool, total: int | None):
+        self.enabled, self.total = enabled, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._p = Progress(TextColumn("merge"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+        self._p.__enter__()
+        task = self._p.add_task("merge", total=self.total)
+        return lambda: self._p.advance(task)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._p.__exit__(*exc)
+        return False
+
+
+def preview(
+    model_dir: str | Path,
+    dst: str | Path,
+    frame_index: int,
+    out_png: str | Path,
+    settings: MergeSettings = MergeSettings(),
+    aligned: str | Path | None = None,
+    device: str | None = None,
+    xseg_model: str | Path | None = None,
+    model=None,
+    save_config: str | Path | None = None,
+) -> Path:
+    """Render one frame with `settings` to `out_png` (for tuning); saves the settings if asked."""
+    dst, out_png = Path(dst), Path(out_png)
+    settings = settings.validate()
+    if model is None:
+        model = _load_model(model_dir, device)
+    predictor = _make_predictor(model, settings, xseg_model)
+    _, by_frame = load_faces(default_alignments(dst, aligned))
+    tracks = smooth_faces(by_frame, settings.smooth_landmarks)
+    frame = next(iter(read_frames(dst, start=frame_index)), None)
+    if frame is None or frame.index != frame_index:
+        raise DoppelError(f"frame {frame_index} is beyond the end", dst)
+    faces = _faces_for(frame, tracks.get(frame_index), predictor, settings)
+    image, _ = render_layers(frame.image, faces, predictor.predict(faces), settings)
+    write_image(out_png, image)
+    if save_config is not None:
+        settings.save(save_config)
+    return out_png
+
+

@@ -1,0 +1,151 @@
+"""Render one merged frame: a pure function of the frame, its faces, the model's predictions and the settings.
+
+The streaming merger and the studio's interactive merger both call `render_frame`. All face work
+happens at the model's resolution; only the face's bounding region of the frame is touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from doppel.core.errors import DoppelError
+from doppel.imaging.blend import hist_match, seamless_clone
+from doppel.imaging.color import color_transfer
+from doppel.imaging.degrade import bicubic_degrade, color_degrade, motion_blur
+from doppel.imaging.masks import erode_blur
+from doppel.imaging.sharpen import denoise, sharpen
+from doppel.imaging.warp import scale_about_center, warp_into_roi, warped_bounds
+from doppel.masks.landmarks import face_hull_mask
+from doppel.merge.settings import MergeSettings
+
+
+@dataclass
+class MergeFace:
+    """One destination face, cut from its frame at the model's resolution."""
+
+    face_to_frame: np.ndarray  # 2x3: model-face pixels -> frame pixels (from smoothed landmarks)
+    image: np.ndarray  # RxRx3 float32 BGR in [0, 1]: the destination face the model sees
+    landmarks: np.ndarray  # 68x2 in model-face pixels
+    xseg: np.ndarray | None = None  # RxR float32 XSeg mask of the destination face, if the faceset has one
+    motion: tuple[float, float] = (0.0, 0.0)  # face-centre motion per frame, in model-face pixels
+
+
+@dataclass
+class Prediction:
+    """What the model made of one face."""
+
+    rgb: np.ndarray  # RxRx3 float32 BGR in [0, 1]: the swapped face
+    mask: np.ndarray | None = None  # RxR learned mask of the prediction (learned-prd)
+    dst_mask: np.ndarray | None = None  # RxR learned mask of the destination (learned-dst)
+    xseg: np.ndarray | None = None  # RxR XSeg mask of the prediction (xseg-prd)
+
+
+def _needs(settings: MergeSettings) -> set[str]:
+    return set(settings.mask_mode.replace("+", "*").split("*"))
+
+
+def needs_dst_mask(settings: MergeSettings) -> bool:
+    return "learned-dst" in _needs(settings)
+
+
+def _mask_part(name: str, face: MergeFace, pred: Prediction, size: int) -> np.ndarray:
+    if name == "full":
+        return np.ones((size, size), np.float32)
+    if name == "dst":
+        return face_hull_mask(face.landmarks, size)
+    part = {"learned-prd": pred.mask, "learned-dst": pred.dst_mask, "xseg-dst": face.xseg, "xseg-prd": pred.xseg}[name]
+    if part is None:
+        hints = {
+            "learned-prd": "This model has no learned mask; use --mask-mode dst",
+            "learned-dst": "This model has no learned mask; use --mask-mode dst",
+            "xseg-dst": "The destination faces carry no XSeg masks; apply an XSeg model to them or use --mask-mode dst",
+            "xseg-prd": "Pass an XSeg model (--xseg-model) or use --mask-mode xseg-dst",
+        }
+        raise DoppelError(f"mask mode '{name}' is not available", hint=hints[name])
+    return np.asarray(part, np.float32).reshape(size, size)
+
+
+def build_mask(mask_mode: str, face: MergeFace, pred: Prediction) -> np.ndarray:
+    """The RxR float mask in face space for a mask mode (products with '*', a clipped sum with '+')."""
+    size = pred.rgb.shape[0]
+    if "+" in mask_mode:
+        parts = [_mask_part(n, face, pred, size) for n in mask_mode.split("+")]
+        return np.clip(sum(parts), 0.0, 1.0)
+    mask = np.ones((size, size), np.float32)
+    for name in mask_mode.split("*"):
+        mask = mask * _mask_part(name, face, pred, size)
+    return mask
+
+
+def _recolour(prd: np.ndarray, dst: np.ndarray, hard: np.ndarray, settings: MergeSettings) -> np.ndarray:
+    ct = settings.color_transfer
+    if ct != "none":
+        # rct and the -m variants take their statistics inside the mask, as DFL users know them.
+        masked = ct == "rct" or ct.endswith("-m")
+        prd = color_transfer(ct, prd, dst, hard if masked else None, hard if masked else None)
+    if settings.mode in ("hist-match", "seamless-hist-match"):
+        prd = hist_match(prd, dst, hard if settings.masked_hist_match else None, settings.hist_match_threshold)
+    return prd
+
+
+def _finish(prd: np.ndarray, face: MergeFace, settings: MergeSettings) -> np.ndarray:
+    if settings.motion_blur > 0:
+        k = settings.motion_blur / 100.0
+        prd = motion_blur(prd, face.motion[0] * k, face.motion[1] * k)
+    prd = sharpen(prd, settings.sharpen_mode, settings.sharpen_amount)
+    prd = denoise(prd, settings.denoise)
+    prd = bicubic_degrade(prd, settings.bicubic_degrade)
+    return color_degrade(prd, settings.color_degrade)
+
+
+def _face_layers(face: MergeFace, pred: Prediction, settings: MergeSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The processed face and its soft mask, both in face space."""
+    size = pred.rgb.shape[0]
+    prd = np.asarray(pred.rgb, np.float32)
+    if settings.mode == "raw-rgb":
+        return prd, np.ones((size, size), np.float32)
+    mask = build_mask(settings.mask_mode, face, pred)
+    if settings.mode == "raw-predict":
+        return prd, (mask > 0.5).astype(np.float32)
+    hard = (mask > 0.5).astype(np.float32)
+    prd = _finish(_recolour(prd, face.image, hard, settings), face, settings)
+    return prd, erode_blur(mask, settings.erode, settings.blur)
+
+
+def render_layers(
+    frame: np.ndarray, faces: list[MergeFace], predictions: list[Prediction], settings: MergeSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The merged frame (uint8 BGR) and an alpha (uint8 HxW) that covers the swapped faces only."""
+    out = frame.copy()
+    alpha = np.zeros(frame.shape[:2], np.uint8)
+    if settings.mode == "original":
+        return out, alpha
+    for face, pred in zip(faces, predictions, strict=True):
+        size = pred.rgb.shape[0]
+        prd, mask = _face_layers(face, pred, settings)
+        face_to_frame = scale_about_center(face.face_to_frame, size, 1.0 + settings.face_scale / 100.0)
+        bounds = warped_bounds(face_to_frame, size, frame.shape)
+        if bounds is None:
+            continue
+        x0, y0, x1, y1 = bounds
+        roi = out[y0:y1, x0:x1]
+        a = warp_into_roi(mask, face_to_frame, bounds, cv2.INTER_LINEAR)
+        a = np.clip(a, 0.0, 1.0)[..., None]
+        face_roi = np.clip(warp_into_roi(prd, face_to_frame, bounds), 0.0, 1.0)
+        face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)
+        if settings.mode in ("seamless", "seamless-hist-match"):
+            face_u8 = seamless_clone(face_u8, roi, a[..., 0])
+        inside = a[..., 0] > 0
+        blended = roi.astype(np.float32) + (face_u8.astype(np.float32) - roi) * a
+        # Pixels the mask does not reach keep their exact bytes.
+        out[y0:y1, x0:x1] = np.where(inside[..., None], (blended + 0.5).astype(np.uint8), roi)
+        alpha[y0:y1, x0:x1] = np.maximum(alpha[y0:y1, x0:x1], (a[..., 0] * 255.0 + 0.5).astype(np.uint8))
+    return out, alpha
+
+
+def render_frame(frame: np.ndarray, faces: list[MergeFace], predictions: list[Prediction], settings: MergeSettings) -> np.ndarray:
+    """The merged frame, uint8 BGR, same size as `frame`."""
+    return render_layers(frame, faces, predictions, settings)[0]

@@ -1,0 +1,24 @@
+"""The old DFL models as SAEHD configurations (issue 10). Each matches the old model's resolution,
+face type, dims and losses as closely as the public descriptions allow; they are ordinary SAEHD models
+afterwards, so every option can still be changed. See docs/models.md for the table."""
+
+from __future__ import annotations
+
+import doppel.models.saehd  # noqa: F401  (registers the base model)
+from doppel.models.registry import register_preset
+
+# The pre-SAE models trained with Adam, DSSIM + mask loss and a learned mask.
+_OLD = dict(optimizer="adam", masked_training=True)
+
+register_preset("h64", "saehd", help="Old H64: 64 px half face, df, code 256.",
+                resolution=64, face_type="h", archi="df", ae_dims=256, e_dims=64, d_dims=32, d_mask_dims=16, **_OLD)
+register_preset("h128", "saehd", help="Old H128: 128 px half face, df, code 512.",
+                resolution=128, face_type="h", archi="df", ae_dims=512, e_dims=64, d_dims=64, d_mask_dims=22, **_OLD)
+register_preset("df", "saehd", help="Old DF: 128 px full face, df, code 512.",
+                resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=64, d_dims=64, d_mask_dims=22, **_OLD)
+register_preset("liaef128", "saehd", help="Old LIAEF128: 128 px full face, liae, code 256.",
+                resolution=128, face_type="f", archi="liae", ae_dims=256, e_dims=64, d_dims=64, d_mask_dims=22,
+                **_OLD)
+register_preset("sae", "saehd", help="Old SAE defaults: 128 px full face, df, code 512, e 42, d 21.",
+                resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=42, d_dims=21, d_mask_dims=16,
+                optimizer="adam", masked_training=True)

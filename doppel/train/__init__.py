@@ -1,0 +1,1 @@
+"""Training: sample pipeline, training loop, checkpoints (`doppel train`)."""

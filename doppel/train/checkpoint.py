@@ -1,0 +1,341 @@
+"""Training checkpoints: safetensors + JSON, atomic, validated before anything is loaded.
+
+A model folder holds the model itself (`model.json` + `model.safetensors`, written by
+`doppel.models.io.save_model`, loadable by merge on its own) and the training state beside it:
+
+- `train_state.safetensors`: optimizer tensors, extra modules (discriminators), RNG states;
+- `train_state.json`: iteration, optimizer scalars and param groups, Python/NumPy RNG, and the
+  sha256 of both safetensors files, so a state never pairs with weights it was not saved with.
+
+Saving: the previous checkpoint is hard-linked into `last_good/` first and a `SAVING` marker marks
+the write; the JSON is written last. If a save is cut off (kill -9, power), the marker is still there
+and loading falls back to `last_good/` with a warning. Without the marker, a checkpoint that fails to
+validate (truncated, tampered) is refused with a DoppelError and nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from doppel import __version__
+from doppel.core.atomic import atomic_path, write_json
+from doppel.core.errors import DoppelError
+
+MODEL_JSON = "model.json"
+MODEL_WEIGHTS = "model.safetensors"
+STATE_JSON = "train_state.json"
+STATE_TENSORS = "train_state.safetensors"
+SAVING_MARKER = "SAVING"
+LAST_GOOD = "last_good"
+BACKUPS = "backups"
+CHECKPOINT_FILES = (MODEL_JSON, MODEL_WEIGHTS, STATE_JSON, STATE_TENSORS)
+STATE_SCHEMA = 1
+
+
+@dataclass
+class TrainState:
+    """What a resume needs besides weights: counters and RNG."""
+
+    iteration: int = 0
+    salt: int = 0  # bumped on each NaN rollback so the replayed batches differ
+    elapsed_seconds: float = 0.0
+    rollbacks: int = 0
+    extra: dict = field(default_factory=dict)
+    rollbacks_in_a_row: int = 0  # not saved: resets when a step succeeds
+
+
+@dataclass
+class Loaded:
+    """A validated checkpoint in memory (CPU tensors), not yet applied to anything."""
+
+    folder: Path
+    model_json: dict
+    state: TrainState
+    optimizers: dict[str, dict]
+    modules: dict[str, dict[str, torch.Tensor]]
+    rng: dict
+    fell_back: bool = False
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return (Path(folder) / MODEL_JSON).exists()
+
+
+def read_model_json(folder: Path) -> dict:
+    path = Path(folder) / MODEL_JSON
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as e:
+        raise DoppelError("no model here", path.parent, hint="Train one with 'doppel train'") from e
+    except (OSError, ValueError) as e:
+        raise DoppelError(f"model description is damaged ({e})", path, hint="Restore it from backups/ or last_good/") from e
+    if not isinstance(data, dict) or "name" not in data:
+        raise DoppelError("model description has no model name", path, hint="Restore it from backups/ or last_good/")
+    return data
+
+
+# ---- flattening state dicts into safetensors + JSON ------------------------------------------
+
+
+def _flatten_optimizer(name: str, sd: dict, names: list[str], tensors: dict) -> dict:
+    """Optimizer state keyed by parameter name (not index), so a changed set of trained weights
+    (liae freezes inter_AB without random warp) still finds its state."""
+    scalars: dict[str, dict] = {}
+    for idx, per_param in sd["state"].items():
+        pname = names[idx]
+        for key, value in per_param.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{name}.{pname}.{key}"] = value.detach().to("cpu").contiguous()
+            else:
+                scalars.setdefault(pname, {})[key] = value
+    return {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(name: str, meta: dict, tensors: dict) -> dict:
+    """{parameter name: {state key: value}} plus the saved param groups."""
+    by_name: dict[str, dict] = {}
+    prefix = f"optim.{name}."
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            pname, sub = key[len(prefix) :].rsplit(".", 1)
+            by_name.setdefault(pname, {})[sub] = value
+    for pname, values in meta["scalars"].items():
+        by_name.setdefault(pname, {}).update(values)
+    return {"by_name": by_name, "param_groups": meta["param_groups"]}
+
+
+def _rng_state() -> tuple[dict, dict]:
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    tensors["rng.numpy"] = torch.from_numpy(np.asarray(keys, np.int64))
+    version, internal, py_gauss = random.getstate()
+    meta = {
+        "numpy": [kind, int(pos), int(has_gauss), float(gauss)],
+        "python": [version, list(internal), py_gauss],
+    }
+    return tensors, meta
+
+
+def restore_rng(rng: dict) -> None:
+    torch.set_rng_state(rng["torch"])
+    cuda = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda."))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    kind, pos, has_gauss, gauss = rng["numpy_meta"]
+    np.random.set_state((kind, rng["numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, py_gauss = rng["python_meta"]
+    random.setstate((version, tuple(internal), py_gauss))
+
+
+# ---- saving -----------------------------------------------------------------------------------
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _snapshot(folder: Path, dest: Path) -> None:
+    """Make `dest` hold the checkpoint files of `folder` (hard links: atomic writes leave them intact)."""
+    tmp = dest.with_name(dest.name + ".part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name in CHECKPOINT_FILES:
+        if (folder / name).exists():
+            _link_or_copy(folder / name, tmp / name)
+    old = dest.with_name(dest.name + ".old")
+    if dest.exists():
+        dest.rename(old)
+    tmp.rename(dest)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def save_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    state: TrainState,
+    optimizers: dict[str, tuple[torch.optim.Optimizer, list[str]]],
+    modules: dict[str, torch.nn.Module] | None = None,
+) -> None:
+    """Write model + training state atomically. Refuses weights that are not finite."""
+    from doppel.models.io import save_model
+
+    folder = Path(folder)
+    modules = modules or {}
+    for owner, mod in [("model", model), *modules.items()]:
+        for pname, p in mod.state_dict().items():
+            if p.is_floating_point() and not torch.isfinite(p).all():
+                raise DoppelError(f"refusing to save: {owner} weight {pname} is not finite", folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    valid_before = (folder / STATE_JSON).exists() and not (folder / SAVING_MARKER).exists()
+    if valid_before:
+        _snapshot(folder, folder / LAST_GOOD)
+    write_json(folder / SAVING_MARKER, {"iteration": state.iteration, "time": time.time()})
+
+    tensors, rng_meta = _rng_state()
+    optim_meta = {}
+    for name, (opt, names) in optimizers.items():
+        optim_meta[name] = _flatten_optimizer(name, opt.state_dict(), names, tensors)
+    for name, mod in modules.items():
+        for key, value in mod.state_dict().items():
+            tensors[f"module.{name}.{key}"] = value.detach().to("cpu").contiguous()
+    with atomic_path(folder / STATE_TENSORS) as tmp:
+        save_file(tensors, str(tmp))
+    save_model(model, folder)
+    write_json(
+        folder / STATE_JSON,
+        {
+            "schema": STATE_SCHEMA,
+            "doppel_version": __version__,
+            "iteration": state.iteration,
+            "salt": state.salt,
+            "elapsed_seconds": state.elapsed_seconds,
+            "rollbacks": state.rollbacks,
+            "extra": state.extra,
+            "model_sha256": sha256_file(folder / MODEL_WEIGHTS),
+            "tensors_sha256": sha256_file(folder / STATE_TENSORS),
+            "optimizers": optim_meta,
+            "modules": sorted(modules),
+            "rng": rng_meta,
+            "saved_at": time.time(),
+        },
+    )
+    (folder / SAVING_MARKER).unlink()
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+
+def _read_state(folder: Path) -> Loaded:
+    """Validate and read one checkpoint folder. Raises DoppelError before returning anything partial."""
+    hint = "Restore the folder from backups/ (or last_good/), or start a new model folder"
+    model_json = read_model_json(folder)
+    path = folder / STATE_JSON
+    if not path.exists():
+        raise DoppelError("model has no training state (not saved by 'doppel train')", path, hint=hint)
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+        iteration = int(meta["iteration"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DoppelError(f"training state is damaged ({e})", path, hint=hint) from e
+    if meta.get("schema", 0) > STATE_SCHEMA:
+        raise DoppelError("training state is from a newer doppel", path, hint="Upgrade doppel")
+    for name, key in ((MODEL_WEIGHTS, "model_sha256"), (STATE_TENSORS, "tensors_sha256")):
+        file = folder / name
+        if not file.exists():
+            raise DoppelError("checkpoint file is missing", file, hint=hint)
+        if sha256_file(file) != meta.get(key):
+            raise DoppelError("checkpoint file does not match its checksum (truncated or modified)", file, hint=hint)
+    try:
+        tensors = load_file(str(folder / STATE_TENSORS))
+    except (SafetensorError, OSError, RuntimeError) as e:
+        raise DoppelError(f"training state tensors are unreadable ({e})", folder / STATE_TENSORS, hint=hint) from e
+    try:
+        optimizers = {name: _unflatten_optimizer(name, m, tensors) for name, m in meta["optimizers"].items()}
+        modules: dict[str, dict] = {name: {} for name in meta.get("modules", [])}
+        for key, value in tensors.items():
+            if key.startswith("module."):
+                name, sub = key[len("module.") :].split(".", 1)
+                modules.setdefault(name, {})[sub] = value
+        rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
+        rng["numpy_meta"] = meta["rng"]["numpy"]
+        rng["python_meta"] = meta["rng"]["python"]
+    except (KeyError, ValueError, TypeError) as e:
+        raise DoppelError(f"training state is damaged ({e})", path, hint=hint) from e
+    state = TrainState(
+        iteration=iteration,
+        salt=int(meta.get("salt", 0)),
+        elapsed_seconds=float(meta.get("elapsed_seconds", 0.0)),
+        rollbacks=int(meta.get("rollbacks", 0)),
+        extra=dict(meta.get("extra", {})),
+    )
+    return Loaded(folder, model_json, state, optimizers, modules, rng)
+
+
+def read_checkpoint(folder: Path) -> Loaded:
+    """The newest valid checkpoint of `folder`: the main one, or `last_good/` after an interrupted save."""
+    folder = Path(folder)
+    if (folder / SAVING_MARKER).exists() and (folder / LAST_GOOD / STATE_JSON).exists():
+        loaded = _read_state(folder / LAST_GOOD)
+        loaded.fell_back = True
+        return loaded
+    return _read_state(folder)
+
+
+def load_optimizer(opt: torch.optim.Optimizer, saved: dict, params: list[torch.Tensor], names: list[str], where: Path) -> None:
+    """Give `opt` the saved per-weight state (matched by name, shapes checked first). Hyper-parameters
+    come from the current options, so a changed lr takes effect on resume."""
+    by_name = saved["by_name"]
+    state = {}
+    for idx, (p, pname) in enumerate(zip(params, names)):
+        if pname not in by_name:
+            continue
+        for key, value in by_name[pname].items():
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and tuple(value.shape) != tuple(p.shape):
+                raise DoppelError(
+                    f"optimizer state {pname}.{key} has shape {tuple(value.shape)}, the weight has {tuple(p.shape)}",
+                    where,
+                    hint="The checkpoint does not belong to this model; start a new model folder",
+                )
+        state[idx] = by_name[pname]
+    opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+
+
+def restore_model_weights(loaded: Loaded, model: torch.nn.Module) -> None:
+    """Load the validated weights of `loaded` into `model` (built with the same fixed options)."""
+    from doppel.models.io import load_model
+
+    source = load_model(loaded.folder, device="cpu")
+    own = model.state_dict()
+    theirs = source.state_dict()
+    missing = sorted(set(own) ^ set(theirs))
+    bad = [k for k in own if k in theirs and own[k].shape != theirs[k].shape]
+    if missing or bad:
+        raise DoppelError(
+            f"checkpoint weights do not fit the model ({len(missing)} names, {len(bad)} shapes differ)",
+            loaded.folder,
+            hint="Start a new model folder for a different architecture",
+        )
+    model.load_state_dict(theirs)
+
+
+# ---- backups ----------------------------------------------------------------------------------
+
+
+def backup(folder: Path, iteration: int, keep: int) -> Path:
+    """Copy the current checkpoint into backups/<time>-it<N>/ and keep the newest `keep` backups."""
+    folder = Path(folder)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    dest = folder / BACKUPS / f"{stamp}-it{iteration:08d}"
+    _snapshot(folder, dest)
+    existing = sorted(p for p in (folder / BACKUPS).iterdir() if p.is_dir() and not p.name.endswith((".part", ".old")))
+    for old in existing[: max(0, len(existing) - keep)]:
+        shutil.rmtree(old)
+    return dest

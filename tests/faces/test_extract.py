@@ -1,0 +1,186 @@
+"""End-to-end extraction on real clips: detection rate, files and metadata, alignments, bad input, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from doppel.core.alignments import Alignments
+from doppel.core.errors import DoppelError, NoMetadataError
+from doppel.core.images import list_images, read_face
+from doppel.core.metadata import read_metadata, strip_metadata
+from doppel.faces.extract import ExtractOptions, extract
+from doppel.media.reader import TruncatedVideoError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("clip", ["src_woman_a.mp4", "dst_woman_b.mp4"])
+def test_faces_found_in_98_percent_of_frames(data_dir, tmp_path, clip):
+    # Every other frame keeps the tracking path in use; the slow test below runs every frame.
+    result = extract(data_dir / "clips" / clip, tmp_path, ExtractOptions(size=64, every_n=2), progress=False)
+    assert result.frames_seen >= 220
+    assert result.frames_without_face <= 0.02 * result.frames_seen
+    index = Alignments.load(tmp_path / "alignments.json")
+    assert index.complete and len(index.frames) == result.frames_seen
+    assert sum(len(f.faces) for f in index.frames) == result.faces_written == len(list_images(tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["src_woman_a.mp4", "dst_woman_b.mp4"])
+def test_faces_found_in_98_percent_of_all_frames(data_dir, tmp_path, clip):
+    result = extract(data_dir / "clips" / clip, tmp_path, ExtractOptions(size=64), progress=False)
+    assert result.frames_without_face <= 0.02 * result.frames_seen
+
+
+def test_extracted_face_carries_its_metadata(src_faces, data_dir):
+    files = list_images(src_faces)
+    assert len(files) >= 38
+    face = read_face(files[5])
+    meta = face.meta
+    assert face.image.shape == (128, 128, 3) and meta.size == 128 and meta.face_type.value == "whole-face"
+    assert meta.source.filename == "src_woman_a.mp4" and meta.source.width == 512
+    assert files[5].name == f"{meta.source.frame_index:06d}_0.jpg"
+    assert meta.source.timestamp == pytest.approx(meta.source.frame_index / 30, abs=0.02)
+    assert meta.detector == "mediapipe" and 0 < meta.score <= 1 and meta.mesh.shape == (478, 3)
+    # face_to_source maps the face landmarks back onto the frame landmarks
+    back = meta.landmarks @ meta.face_to_source[:, :2].T + meta.face_to_source[:, 2]
+    assert np.abs(back - meta.source_landmarks).max() < 0.1
+    # and the aligned pixels are the frame's pixels there
+    from doppel.media.reader import read_frames
+
+    frame = next(f.image for f in read_frames(data_dir / "clips" / "src_woman_a.mp4") if f.index == meta.source.frame_index)
+    rewarped = cv2.warpAffine(frame, meta.source_to_face, (128, 128))
+    assert np.abs(rewarped.astype(float) - face.image).mean() < 6
+
+
+def test_dst_faces_have_an_alignments_index(dst_faces):
+    index = Alignments.load(dst_faces / "alignments.json")
+    assert [f.index for f in index.frames] == list(range(0, 400, 10))
+    for entry in index.frames:
+        for name in entry.faces:
+            assert read_metadata(dst_faces / name).source.frame_index == entry.index
+
+
+def test_stripped_metadata_is_reported_not_crashed_on(src_faces, tmp_path):
+    stripped = tmp_path / "stripped.jpg"
+    stripped.write_bytes(strip_metadata(list_images(src_faces)[0].read_bytes()))
+    assert cv2.imread(str(stripped)) is not None  # still a valid image
+    with pytest.raises(NoMetadataError) as err:
+        read_face(stripped)
+    assert "stripped.jpg" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_single_image_and_face_type(data_dir, tmp_path):
+    photo = data_dir / "multiface" / "faceapi_bbt_groups" / "bbt3.jpg"
+    result = extract(photo, tmp_path, ExtractOptions(size=96, face_type="head", jpeg_quality=80), progress=False)
+    assert result.faces_written == 5 and result.alignments_path is None
+    names = sorted(p.name for p in list_images(tmp_path))
+    assert names == [f"bbt3_{i}.jpg" for i in range(5)]
+    assert read_metadata(tmp_path / "bbt3_0.jpg").face_type.value == "head"
+
+
+def test_truncated_video_keeps_faces_and_says_where(data_dir, tmp_path, faststart_copy):
+    whole = faststart_copy(data_dir / "clips" / "src_woman_a.mp4", tmp_path / "whole.mp4")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.3)])
+    out = tmp_path / "faces"
+    with pytest.raises(TruncatedVideoError) as err:
+        extract(cut, out, ExtractOptions(size=64, every_n=4), progress=False)
+    stopped = err.value.frames_decoded
+    assert 20 < stopped < 448 and f"after frame {stopped}" in str(err.value) and "cut.mp4" in str(err.value)
+    index = Alignments.load(out / "alignments.json")
+    assert not index.complete
+    assert [f.index for f in index.frames] == list(range(0, stopped, 4))
+    assert len(list_images(out)) >= 0.98 * len(index.frames)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing.mp4", "file not found"),
+        (lambda d: _write(d / "notes.txt", b"hello"), "not a video or an image"),
+        (lambda d: _write(d / "fake.mp4", b"\x00" * 1000), "not a readable video"),
+        (lambda d: _write(d / "broken.jpg", b"\xff\xd8garbage"), "not a readable image"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path, make, message):
+    bad = make(tmp_path)
+    with pytest.raises(DoppelError) as err:
+        extract(bad, tmp_path / "out", ExtractOptions(size=64), progress=False)
+    assert message in str(err.value) and bad.name in str(err.value) and "\n" not in str(err.value)
+    assert not list((tmp_path / "out").glob("*.jpg")) if (tmp_path / "out").exists() else True
+
+
+def test_no_face_anywhere_is_an_error(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), np.uint8), (9, 9), 3))
+    with pytest.raises(DoppelError, match="no face found in any of the 3 frames"):
+        extract(folder, tmp_path / "out", ExtractOptions(size=64), progress=False)
+    index = Alignments.load(tmp_path / "out" / "alignments.json")
+    assert [f.faces for f in index.frames] == [[], [], []]
+
+
+def test_cli_reports_bad_input_on_one_line(tmp_path):
+    bad = _write(tmp_path / "fake.mp4", b"not a video")
+    run = subprocess.run([sys.executable, "-m", "doppel.cli", "extract", str(bad), str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2
+    lines = [ln for ln in run.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "fake.mp4" in lines[0]
+
+
+def test_changed_options_on_resume_are_refused(src_faces, tmp_path, data_dir):
+    with pytest.raises(DoppelError, match="size=128"):
+        extract(data_dir / "clips" / "src_woman_a.mp4", src_faces, ExtractOptions(size=256, max_frames=1), progress=False)
+
+
+def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path):
+    clip = data_dir / "clips" / "dst_woman_b.mp4"
+    options = dict(size=64, every_n=4, max_frames=100)
+    clean = tmp_path / "clean"
+    extract(clip, clean, ExtractOptions(**options), progress=False)
+
+    killed = tmp_path / "killed"
+    code = (f"from doppel.faces.extract import extract, ExtractOptions; "
+            f"extract({str(clip)!r}, {str(killed)!r}, ExtractOptions(**{options!r}), progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(killed.glob("*.jpg"))) < 30:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    partial = {p.name for p in list_images(killed)}
+    assert 0 < len(partial) < 100, "the run was not interrupted mid-way"
+    for path in list_images(killed):  # whatever the kill left is whole
+        read_face(path)
+
+    result = extract(clip, killed, ExtractOptions(**options), progress=False)
+    assert result.frames_resumed > 0
+    assert {p.name for p in list_images(killed)} == {p.name for p in list_images(clean)}
+    assert not [p for p in killed.iterdir() if ".part" in p.name]
+    resumed, fresh = Alignments.load(killed / "alignments.json"), Alignments.load(clean / "alignments.json")
+    assert [(f.index, f.faces) for f in resumed.frames] == [(f.index, f.faces) for f in fresh.frames]
+
+
+def test_debug_frames_are_written(data_dir, tmp_path):
+    debug = tmp_path / "debug"
+    extract(data_dir / "clips" / "man_h_glasses.mp4", tmp_path / "out",
+            ExtractOptions(size=64, max_frames=3, every_n=50, debug_dir=str(debug)), progress=False)
+    drawn = sorted(p.name for p in debug.glob("*.jpg"))
+    assert drawn == ["000000.jpg", "000050.jpg", "000100.jpg"]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
