@@ -36,7 +36,8 @@ def draw_landmarks(image: np.ndarray, landmarks: np.ndarray, text: str = "") -> 
     for x, y in pts:
         cv2.circle(out, (int(round(x)), int(round(y))), scale, (0, 255, 255), -1, cv2.LINE_AA)
     if text:
-        cv2.putText(out, text, (4, 14 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, (255, 255, 255), 1, cv2.LINE_AA)
+        font = max(0.25, out.shape[1] / 600)  # the text fits the width at any face size
+        cv2.putText(out, text, (3, int(28 * font) + 2), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 

@@ -82,7 +82,11 @@ def scan_faceset(folder: str | Path, recursive: bool = False) -> Faceset:
         try:
             result.faces.append(Face(p, read_metadata(p)))
         except NoMetadataError:
-            result.no_meta.append(Face(p, None))
+            try:  # rare, so worth a decode: a broken file is not "an image without metadata"
+                read_image(p)
+                result.no_meta.append(Face(p, None))
+            except DoppelError as e:
+                result.unreadable.append((p, e.message))
         except DoppelError as e:
             result.unreadable.append((p, e.message))
     return result

@@ -13,7 +13,7 @@ from doppel.curate.faceset import map_faces, scan_faceset
 from doppel.curate.methods import _mask
 from doppel.curate.trash import read_journal, trash_dir, trashed_untracked
 
-POSE_BIN_DEGREES = 15
+POSE_BIN_DEGREES = 10
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ class StepTiming:
     peak_memory_gb: float | None = None
     parameters: int | None = None
     error: str | None = None
+    measured: bool = True  # False: extrapolated from another configuration's measured speed
+    flops_per_iter: float | None = None  # model forward + backward (losses left out)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +101,29 @@ def time_config(
     finally:
         del model, objective, data
         _free(device)
+
+
+@dataclass(frozen=True)
+class StepCost:
+    resolution: int
+    parameters: int
+    flops: float  # one training step's model forward + backward
+
+
+def step_cost(model_type: str, batch: int, **model_options) -> StepCost:
+    """FLOPs of one training step's forward and backward, counted on the meta device (no compute,
+    no memory), with the parameter count."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from doppel.models import create_model
+
+    with torch.device("meta"):
+        model = create_model(model_type, batch_size=batch, **model_options)
+        x = torch.empty(batch, 3, model.resolution, model.resolution)
+    with FlopCounterMode(display=False) as counter:
+        out = model(x, x)
+        (out.src_rgb.mean() + out.dst_rgb.mean() + out.src_mask.mean() + out.dst_mask.mean()).backward()
+    return StepCost(model.resolution, model.num_parameters(), float(counter.get_total_flops()))
 
 
 def largest_fitting(candidates: Sequence, fits: Callable[[object], bool]):

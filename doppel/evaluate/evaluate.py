@@ -7,6 +7,7 @@ embedding, which no swap model trains against.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
@@ -130,13 +131,18 @@ def evaluate(
     options = options or EvaluateOptions()
     if options.every_n < 1:
         raise DoppelError("--every-n must be 1 or more")
+    dst_iter = read_frames(dst, every_n=options.every_n)
+    res_iter = read_frames(result, every_n=options.every_n)
+    first = (next(dst_iter, None), next(res_iter, None))
+    for frame, path in zip(first, (dst, result)):
+        if frame is None:
+            raise DoppelError("no frames could be read", path, hint="Check it is a video, an image or a folder of images")
+    _check_same_size(*first, result)
     src_mean = source_identity(src, options.max_src_faces, progress)
 
     frames: list[FrameScore] = []
     dst_lms, res_lms, dst_cols, res_cols = [], [], [], []
     warnings: list[str] = []
-    dst_iter = read_frames(dst, every_n=options.every_n)
-    res_iter = read_frames(result, every_n=options.every_n)
     bar = None
     if progress:
         from rich.progress import Progress
@@ -146,16 +152,10 @@ def evaluate(
         task = bar.add_task("evaluating frames", total=options.max_frames or None)
     try:
         with FaceAnalyzer(options.detector) as analyzer:
-            for d_frame, r_frame in zip(dst_iter, res_iter):
+            for d_frame, r_frame in itertools.chain([first], zip(dst_iter, res_iter)):
                 if options.max_frames and len(frames) >= options.max_frames:
                     break
-                if d_frame.image.shape != r_frame.image.shape:
-                    raise DoppelError(
-                        f"frame {d_frame.index} is {r_frame.image.shape[1]}x{r_frame.image.shape[0]} in the result "
-                        f"but {d_frame.image.shape[1]}x{d_frame.image.shape[0]} in the destination",
-                        result,
-                        hint="Evaluate the result against the destination it was merged onto",
-                    )
+                _check_same_size(d_frame, r_frame, result)
                 frames.append(_score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols))
                 if bar:
                     bar.advance(task)
@@ -173,6 +173,16 @@ def evaluate(
     report = EvaluateReport(str(src), str(dst), str(result), options, frames, warnings=warnings)
     report.summary = _summarise(frames, dst_lms, res_lms, dst_cols, res_cols)
     return report
+
+
+def _check_same_size(d_frame, r_frame, result) -> None:
+    if d_frame.image.shape != r_frame.image.shape:
+        (rh, rw), (dh, dw) = r_frame.image.shape[:2], d_frame.image.shape[:2]
+        raise DoppelError(
+            f"frame {d_frame.index} is {rw}x{rh} in the result but {dw}x{dh} in the destination",
+            result,
+            hint="Evaluate the result against the destination it was merged onto",
+        )
 
 
 def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols) -> FrameScore:

@@ -64,7 +64,9 @@ def rct(target, reference, target_mask=None, reference_mask=None) -> np.ndarray:
     tp, rp = _pixels(t_lab, target_mask), _pixels(r_lab, reference_mask)
     t_mean, t_std = tp.mean(0), tp.std(0)
     r_mean, r_std = rp.mean(0), rp.std(0)
-    out = (t_lab - t_mean) * (r_std / np.maximum(t_std, 1e-3)) + r_mean
+    # A flat target (an untrained model's grey face) must not have its noise blown up.
+    gain = np.minimum(r_std / np.maximum(t_std, 1e-3), 5.0)
+    out = (t_lab - t_mean) * gain + r_mean
     # Keep Lab in range so the conversion back does not wrap.
     out[..., 0] = np.clip(out[..., 0], 0, 100)
     out[..., 1:] = np.clip(out[..., 1:], -127, 127)

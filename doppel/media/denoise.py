@@ -38,9 +38,9 @@ class DenoiseOptions:
 
 
 def _prepare(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(float image, its blurred copy): computed once per frame, reused by every window it is in."""
-    f = image.astype(np.float32)
-    return f, cv2.GaussianBlur(f, (0, 0), 1.0)
+    """(float image, blurred luma): computed once per frame, reused by every window it is in."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return image.astype(np.float32), cv2.GaussianBlur(gray, (0, 0), 1.0)
 
 
 def denoise_window(frames: list[tuple[np.ndarray, np.ndarray]], centre: int, strength: float) -> np.ndarray:
@@ -52,8 +52,8 @@ def denoise_window(frames: list[tuple[np.ndarray, np.ndarray]], centre: int, str
     for i, (other, other_smooth) in enumerate(frames):
         if i == centre:
             continue
-        diff = (other_smooth - ref_smooth).mean(axis=2)
-        weight = np.exp(-(diff * diff) * inv)
+        diff = other_smooth - ref_smooth
+        weight = cv2.exp(diff * diff * -inv)
         acc += other * weight[..., None]
         total += weight
     out = acc / total[..., None]

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from doppel.core.errors import DoppelError
 
-BUILTIN_MODULES = ("doppel.models.saehd", "doppel.models.quick96", "doppel.models.presets")
+BUILTIN_MODULES = ("doppel.models.saehd", "doppel.models.quick96", "doppel.models.presets", "doppel.models.amp")
 
 
 @dataclass(frozen=True)

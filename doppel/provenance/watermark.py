@@ -23,6 +23,8 @@ CELL = 2  # pattern cell in pixels: small enough to hide, large enough to surviv
 TILE = 256  # pattern period in pixels
 STRENGTH = 2.0  # standard deviation of the added pattern, in 8-bit levels (PSNR ~42 dB)
 HIGHPASS_SIGMA = 2.0  # detection removes image content below this scale before correlating
+WHITEN_SIGMA = 4.0  # ... then divides by the local residual level, so busy texture does not drown the mark
+WHITEN_EPS = 1.0  # floor of that level in 8-bit levels (flat areas are not blown up)
 THRESHOLD = 6.0  # score above which a frame counts as marked; unmarked real frames stay below ~3
 
 
@@ -47,7 +49,8 @@ def _tiled(h: int, w: int) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _embed_pattern(h: int, w: int) -> np.ndarray:
     """The integer offsets added to each pixel (same for B, G and R, so it lives in luma)."""
-    return np.round(STRENGTH * _tiled(h, w)).astype(np.int16)[..., None]
+    offsets = np.round(STRENGTH * _tiled(h, w)).astype(np.int16)
+    return np.ascontiguousarray(np.repeat(offsets[..., None], 3, axis=2))
 
 
 @lru_cache(maxsize=8)
@@ -63,10 +66,7 @@ def embed_watermark(bgr: np.ndarray) -> np.ndarray:
     if bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
         raise ValueError("embed_watermark expects a BGR uint8 HxWx3 image")
     h, w = bgr.shape[:2]
-    marked = bgr.astype(np.int16)
-    marked += _embed_pattern(h, w)
-    np.clip(marked, 0, 255, out=marked)
-    return marked.astype(np.uint8)
+    return cv2.add(bgr, _embed_pattern(h, w), dtype=cv2.CV_8U)  # saturating add, one pass
 
 
 def watermark_score(bgr: np.ndarray) -> float:
@@ -75,6 +75,7 @@ def watermark_score(bgr: np.ndarray) -> float:
     gray = gray.astype(np.float32)
     h, w = gray.shape
     x = gray - cv2.GaussianBlur(gray, (0, 0), HIGHPASS_SIGMA)
+    x /= np.sqrt(cv2.GaussianBlur(x * x, (0, 0), WHITEN_SIGMA)) + WHITEN_EPS
     x -= x.mean()
     norm = float(np.sqrt((x * x).sum()))
     if norm == 0.0:

@@ -1,5 +1,5 @@
 """Fixtures for the curate tests: private copies of the shared real facesets, and a faceset of
-the identities/faceapi_bbt photos (8 people x 5 photos), extracted once per session."""
+five people of identities/faceapi_bbt (5 photos each), extracted once per session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from curate_helpers import copy_faceset
+from curate_helpers import BBT_PEOPLE, copy_faceset
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def dst_set(dst_faces, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def bbt_faces(data_dir, tmp_path_factory) -> Path:
-    """Aligned faces of all faceapi_bbt photos, named `<person><n>_0.jpg`, embeddings cached.
+    """Aligned faces of the BBT_PEOPLE photos, named `<person><n>_0.jpg`, embeddings cached.
 
     The photos are 150x150 tight greyscale crops; they are padded first so the detector sees a
     whole head, as the notes on this data set advise.
@@ -32,7 +32,7 @@ def bbt_faces(data_dir, tmp_path_factory) -> Path:
     from doppel.identity import embed_faces
 
     padded = tmp_path_factory.mktemp("bbt_padded")
-    for photo in sorted((data_dir / "identities" / "faceapi_bbt").glob("*/*.png")):
+    for photo in sorted(p for person in BBT_PEOPLE for p in (data_dir / "identities" / "faceapi_bbt" / person).glob("*.png")):
         image = cv2.imread(str(photo))
         cv2.imwrite(str(padded / photo.name), cv2.copyMakeBorder(image, 75, 75, 75, 75, cv2.BORDER_REPLICATE))
     out = tmp_path_factory.mktemp("bbt_faces")

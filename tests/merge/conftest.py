@@ -12,13 +12,13 @@ import torch
 
 from tests.conftest import DST_CLIP
 
-CLIP_FRAMES = 30
+CLIP_FRAMES = 20
 MODEL_RES = 64
 
 
 @pytest.fixture(scope="session")
 def dst_clip(data_dir, tmp_path_factory) -> Path:
-    """The first 30 frames of dst_woman_b.mp4 with its audio (no provenance, so it is the real footage)."""
+    """The first 20 frames of dst_woman_b.mp4 with its audio (no provenance, so it is the real footage)."""
     from doppel.media.reader import read_frames
     from doppel.media.writer import VideoWriter
 

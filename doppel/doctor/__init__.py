@@ -1,0 +1,1 @@
+"""Hardware doctor (what fits, how long, what it costs) and the benchmark runner."""

@@ -1,0 +1,130 @@
+"""`bench`: run the extraction, training and merge benchmarks from `benchmarks/` and gather one table.
+
+Each benchmark file exposes `run(quick: bool) -> list[dict]`, one dict per row. Rows are read
+tolerantly; the keys used are `name`, `value`, `unit`, `reference` (what the value is measured
+against: decode-only speed, peak FLOP/s, a reference config...), `reference_value` and `ratio`
+(value / reference_value, computed here when missing). A benchmark that is missing or fails
+becomes a row that says so, never a made-up number.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+BENCHMARKS = ("extract", "train", "merge")
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    benchmark: str
+    name: str
+    value: float | None = None
+    unit: str = ""
+    reference: str = ""
+    reference_value: float | None = None
+    ratio: float | None = None
+    status: str = "ok"  # ok, missing, error
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _number(v) -> float | None:
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def normalise_row(benchmark: str, row: dict) -> BenchRow:
+    value = _number(row.get("value"))
+    ref_value = _number(row.get("reference_value", row.get("limit_value", row.get("limit"))))
+    ratio = _number(row.get("ratio"))
+    if ratio is None and value is not None and ref_value:
+        ratio = value / ref_value
+    reference = row.get("reference", row.get("limit", ""))
+    return BenchRow(
+        benchmark=benchmark,
+        name=str(row.get("name", row.get("metric", "?"))),
+        value=value,
+        unit=str(row.get("unit", "")),
+        reference="" if reference is None else str(reference),
+        reference_value=ref_value,
+        ratio=ratio,
+        status=str(row.get("status", "ok")),
+    )
+
+
+def _load(path: Path):
+    import sys
+
+    root = str(path.parent.parent)  # benchmarks may import helpers as `benchmarks.<name>`
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    spec = importlib.util.spec_from_file_location(f"doppel_bench_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR) -> tuple[list[BenchRow], float]:
+    """Rows of one benchmark and the seconds it took."""
+    path = folder / f"{name}.py"
+    start = time.perf_counter()
+    if not path.exists():
+        return [BenchRow(name, "(benchmark missing)", status="missing", reference=str(path))], 0.0
+    try:
+        module = _load(path)
+        if not hasattr(module, "run"):
+            return [BenchRow(name, "(no run(quick) function)", status="missing", reference=str(path))], 0.0
+        rows = [normalise_row(name, r) for r in module.run(quick=quick)]
+    except Exception as e:  # one failing benchmark must not hide the others
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        return [BenchRow(name, f"(failed: {type(e).__name__}: {e} at {Path(last.filename).name}:{last.lineno})", status="error")], time.perf_counter() - start
+    if not rows:
+        rows = [BenchRow(name, "(no rows returned)", status="error")]
+    return rows, time.perf_counter() - start
+
+
+def run_bench(quick: bool = True, only: tuple[str, ...] = BENCHMARKS, folder: Path = DEFAULT_DIR) -> dict:
+    """Run the benchmarks and return {"machine", "quick", "rows", "seconds"} (JSON-ready)."""
+    from doppel.doctor.hardware import describe_machine
+
+    machine = describe_machine()
+    rows: list[BenchRow] = []
+    seconds = {}
+    for name in only:
+        got, took = run_benchmark(name, quick, Path(folder))
+        rows += got
+        seconds[name] = round(took, 2)
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": quick,
+        "machine": machine.to_dict(),
+        "machine_description": machine.describe(),
+        "seconds": seconds,
+        "rows": [r.to_dict() for r in rows],
+    }
+
+
+def table(result: dict):
+    """A rich Table of the rows, each figure beside its reference and the ratio."""
+    from rich.table import Table
+
+    t = Table(title=f"doppel bench{' --quick' if result['quick'] else ''}", caption=result["machine_description"])
+    for col in ("benchmark", "measure", "value", "reference", "ratio"):
+        t.add_column(col, justify="right" if col in ("value", "ratio") else "left")
+    for r in result["rows"]:
+        value = "" if r["value"] is None else f"{r['value']:.4g} {r['unit']}".strip()
+        ref = r["reference"]
+        if r["reference_value"] is not None:
+            ref = f"{ref} ({r['reference_value']:.4g})" if ref else f"{r['reference_value']:.4g}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.3g}"
+        name = r["name"] if r["status"] == "ok" else f"[red]{r['name']}[/]"
+        t.add_row(r["benchmark"], name, value, ref, ratio)
+    return t

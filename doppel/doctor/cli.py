@@ -1,0 +1,65 @@
+"""`doppel doctor` and `doppel bench`: parse flags, call the library, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from doppel.doctor.doctor import DoctorOptions
+from doppel.evaluate._flags import field_option
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("doctor")
+    def doctor_command(
+        model_type: str = field_option(DoctorOptions, "model_type"),
+        resolution: int = field_option(DoctorOptions, "resolution"),
+        batch: int = field_option(DoctorOptions, "batch", "--batch-size", "--batch"),
+        iterations: int = field_option(DoctorOptions, "iterations"),
+        price: float = field_option(DoctorOptions, "price"),
+        src_faces: int = field_option(DoctorOptions, "src_faces"),
+        dst_frames: int = field_option(DoctorOptions, "dst_frames"),
+        frame_width: int = field_option(DoctorOptions, "frame_width"),
+        frame_height: int = field_option(DoctorOptions, "frame_height"),
+        device: str = field_option(DoctorOptions, "device"),
+        timing_iterations: int = field_option(DoctorOptions, "timing_iterations"),
+        workspace: Path = typer.Option(Path("."), "--workspace", help="Where the workspace will live (for the free-disk check)."),
+        json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON to this file."),
+    ) -> None:
+        """Detect CPUs, RAM, disk and GPUs; find the largest config that trains here by trying it; estimate time, cost and disk."""
+        from rich.console import Console
+
+        from doppel.core.atomic import write_json
+        from doppel.doctor.doctor import run_doctor
+
+        options = DoctorOptions(model_type, resolution, batch, iterations, price, src_faces, dst_frames,
+                                frame_width, frame_height, device, timing_iterations)
+        report = run_doctor(options, workspace, progress=True)
+        console = Console()
+        for line in report.lines():
+            console.print(line.replace("warning:", "[yellow]warning:[/]", 1), highlight=False, soft_wrap=True)
+        if json_out:
+            write_json(json_out, report.to_dict())
+
+    @app.command("bench")
+    def bench_command(
+        quick: bool = typer.Option(False, "--quick", help="Short runs (about a minute or two on 2 CPU cores)."),
+        only: list[str] = typer.Option([], "--only", help="Run only these benchmarks (extract, train, merge); repeatable."),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON (for tracking over time)."),
+        folder: Path | None = typer.Option(None, "--benchmarks", help="Folder of benchmark scripts (default: the repo's benchmarks/)."),
+    ) -> None:
+        """Run the extraction, training and merge benchmarks; one table of figures against their limits."""
+        from rich.console import Console
+
+        from doppel.core.atomic import write_json
+        from doppel.core.errors import DoppelError
+        from doppel.doctor.bench import BENCHMARKS, DEFAULT_DIR, run_bench, table
+
+        unknown = sorted(set(only) - set(BENCHMARKS))
+        if unknown:
+            raise DoppelError(f"unknown benchmark {', '.join(unknown)}", hint=f"Use {', '.join(BENCHMARKS)}")
+        result = run_bench(quick, tuple(only) or BENCHMARKS, folder or DEFAULT_DIR)
+        Console(width=160).print(table(result))
+        if json_out:
+            write_json(json_out, result)
