@@ -26,6 +26,20 @@ def _report_skipped(skipped) -> None:
         _out.print(f"  ... and {len(skipped) - 20} more")
 
 
+def _warn_destination(folder: Path, trashed) -> None:
+    from doppel.curate.index_sync import INDEX_NAME
+
+    if trashed and (folder / INDEX_NAME).is_file():
+        _out.print("[yellow]this is a destination set: frames whose faces were trashed will not be swapped "
+                   "(restore them with 'doppel trash restore')[/]")
+
+
+def _beside(folder: Path, suffix: str) -> Path:
+    """Default output next to the faceset folder: DIR_sheet.png, DIR_debug, ... (works for '.')."""
+    folder = folder.resolve()
+    return folder.parent / f"{folder.name}{suffix}"
+
+
 def _methods_help() -> str:
     from doppel.curate.methods import sort_methods
 
@@ -55,6 +69,7 @@ def register(app: typer.Typer) -> None:
         verb = "would keep" if dry_run else "kept"
         _out.print(f"sorted by {by}: {verb} {len(result.kept)} faces, {'would trash' if dry_run else 'trashed'} {len(result.trashed)}"
                    + ("" if dry_run or not result.trashed else f" (in {folder / '_trash'}; 'doppel trash restore {folder}' brings them back)"))
+        _warn_destination(folder, result.trashed)
         _report_skipped(result.skipped)
 
     @app.command("filter")
@@ -70,6 +85,7 @@ def register(app: typer.Typer) -> None:
         r = filter_faceset(folder, like, threshold, dry_run=dry_run)
         _out.print(f"{len(r.kept)} faces match the {r.references} reference faces; {len(r.trashed)} "
                    + ("would go to the trash" if dry_run else f"moved to {folder / '_trash'}"))
+        _warn_destination(folder, r.trashed)
         _report_skipped(r.skipped)
 
     @app.command("cluster")
@@ -146,6 +162,8 @@ def _register_faceset(app: typer.Typer) -> None:
                    f"{len(i.other_files)} other files, {i.trashed} in the trash")
         _out.print(f"face types: {i.face_types}  sizes: {i.sizes}  sources: {i.sources}")
         _out.print(f"embeddings cached: {i.with_embedding}  with xseg: {i.with_xseg}")
+        if i.subfolders:
+            _out.print("subfolders: " + "  ".join(f"{name} ({n})" for name, n in i.subfolders.items()))
         if i.sharpness:
             _out.print("sharpness: " + "  ".join(f"{k} {v}" for k, v in i.sharpness.items()))
         for title, hist in (("yaw", i.yaw_histogram), ("pitch", i.pitch_histogram)):
@@ -169,7 +187,7 @@ def _register_faceset(app: typer.Typer) -> None:
         """A contact sheet: every face as a labelled thumbnail in one PNG."""
         from doppel.curate.sheet import contact_sheet
 
-        path, n = contact_sheet(folder, out or folder.parent / f"{folder.name}_sheet.png", thumb, columns, max_faces)
+        path, n = contact_sheet(folder, out or _beside(folder, "_sheet.png"), thumb, columns, max_faces)
         _out.print(f"{n} faces on {path}")
 
     @fs.command("resize")
@@ -184,7 +202,7 @@ def _register_faceset(app: typer.Typer) -> None:
         from doppel.curate.resize import resize_faceset
 
         ft = FaceType.parse(face_type).value if face_type else None
-        dest = out or folder.parent / f"{folder.name}_{size}{'_' + FaceType.parse(ft).short if ft else ''}"
+        dest = out or _beside(folder, f"_{size}" + (f"_{FaceType.parse(ft).short}" if ft else ""))
         r = resize_faceset(folder, dest, size, ft)
         _out.print(f"{r.written} faces written to {r.out_dir}" + (f", {r.skipped_existing} already there" if r.skipped_existing else ""))
         _report_skipped(r.problems)
@@ -197,7 +215,7 @@ def _register_faceset(app: typer.Typer) -> None:
         """Pack a faceset into one archive file (uncompressed zip + manifest; no pickle)."""
         from doppel.curate.pack import pack_faceset
 
-        r = pack_faceset(folder, out or folder.parent / f"{folder.name}.faceset.zip")
+        r = pack_faceset(folder, out or _beside(folder, ".faceset.zip"))
         _out.print(f"{r.files} files ({r.bytes / 1e6:.1f} MB) packed into {r.path}")
 
     @fs.command("unpack")
@@ -246,7 +264,7 @@ def _register_faceset(app: typer.Typer) -> None:
         """Copies of the faces with landmarks, hull and pose drawn on."""
         from doppel.curate.debug import draw_debug
 
-        dest = out or folder.parent / f"{folder.name}_debug"
+        dest = out or _beside(folder, "_debug")
         n, problems = draw_debug(folder, dest)
         _out.print(f"{n} debug images written to {dest}")
         _report_skipped(problems)

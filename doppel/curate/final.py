@@ -47,7 +47,6 @@ def select_best(yaw: np.ndarray, pitch: np.ndarray, sharp: np.ndarray, hists: np
     which = np.clip(np.digitize(yaw, edges) - 1, 0, bins - 1)
     members = [np.flatnonzero(which == b) for b in range(bins)]
     quota = share_evenly([len(m) for m in members], target)
-    dist = metrics.bhattacharyya_matrix(hists)
     chosen: list[int] = []
     for idx, q in zip(members, quota):
         if q == 0:
@@ -59,7 +58,7 @@ def select_best(yaw: np.ndarray, pitch: np.ndarray, sharp: np.ndarray, hists: np
             if not chosen:
                 pick = group[np.argmax(sharp[group])]
             else:
-                novelty = dist[np.ix_(group, chosen)].min(1)
+                novelty = metrics.bhattacharyya(hists[group], hists[chosen]).min(1)
                 pick = group[np.argmax(novelty)]
             chosen.append(int(pick))
     return chosen

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from doppel.core.images import TRASH_DIR, list_images
 from doppel.curate import metrics
 from doppel.curate.faceset import map_faces, scan_faceset
 from doppel.curate.methods import _mask
@@ -32,6 +33,7 @@ class FacesetInfo:
     sharpness: dict[str, float] | None  # min, p10, median, p90, max
     with_embedding: int
     with_xseg: int
+    subfolders: dict[str, int]  # folder -> images in it (e.g. person_01 after `cluster`)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -73,4 +75,5 @@ def faceset_info(folder: str | Path, blur: bool = True, progress: bool = True) -
         sharpness=sharp,
         with_embedding=sum(m.embedding is not None for m in metas),
         with_xseg=sum(bool(m.xseg_polygons) or m.xseg_mask is not None for m in metas),
+        subfolders={d.name: len(list_images(d)) for d in sorted(Path(folder).iterdir()) if d.is_dir() and d.name != TRASH_DIR and not d.name.startswith(".")},
     )

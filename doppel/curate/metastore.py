@@ -94,6 +94,8 @@ def restore_meta(folder: str | Path, overwrite: bool = False) -> MetaRestoreResu
         if w != meta.size:
             meta = rescale(meta, w)
             rescaled.append(face.name)
+        meta.embedding = None  # the pixels were edited: the identity embedding is recomputed on demand
+        meta.extra.pop("embedding_model", None)
         try:
             write_bytes(face.path, embed_metadata(data, meta))
         except DoppelError:

@@ -34,6 +34,7 @@ class SortMethod:
 
 
 _METHODS: dict[str, SortMethod] = {}
+LINKAGE_LIMIT = 8000  # faces; above it identity sorting switches to a nearest-neighbour chain
 
 
 def sort_method(name: str, help: str):
@@ -72,12 +73,11 @@ def by_score(faces: list[Face], score: Callable[[Face], float], descending: bool
     return Ranking([f for f, _ in done], scores={f.name: float(v) for f, v in done}, failed=failed)
 
 
-def by_chain(faces: list[Face], vector: Callable[[Face], np.ndarray], matrix: Callable[[np.ndarray], np.ndarray], label: str, progress: bool = True) -> Ranking:
+def by_chain(faces: list[Face], vector: Callable[[Face], np.ndarray], pairwise, label: str, progress: bool = True) -> Ranking:
     done, failed = map_faces(faces, vector, label, progress)
     if not done:
         return Ranking([], failed=failed)
-    dist = matrix(np.stack([v for _, v in done]))
-    order = metrics.nearest_chain(dist)
+    order = metrics.nearest_chain(np.stack([v for _, v in done]), pairwise)
     return Ranking([done[i][0] for i in order], failed=failed)
 
 
@@ -128,7 +128,7 @@ def sort_size(faces: list[Face], progress: bool = True) -> Ranking:
 
 @sort_method("hist", "similar colour histograms next to each other (groups alike faces)")
 def sort_hist(faces: list[Face], progress: bool = True) -> Ranking:
-    return by_chain(faces, lambda f: metrics.histogram(f.image, _mask(f)), metrics.bhattacharyya_matrix, "histograms", progress)
+    return by_chain(faces, lambda f: metrics.histogram(f.image, _mask(f)), metrics.bhattacharyya, "histograms", progress)
 
 
 @sort_method("hist-dissim", "most unusual histogram first (least like the rest of the set)")
@@ -136,7 +136,7 @@ def sort_hist_dissim(faces: list[Face], progress: bool = True) -> Ranking:
     done, failed = map_faces(faces, lambda f: metrics.histogram(f.image, _mask(f)), "histograms", progress)
     if not done:
         return Ranking([], failed=failed)
-    score = metrics.bhattacharyya_matrix(np.stack([h for _, h in done])).sum(1)
+    score = metrics.distance_sums(np.stack([h for _, h in done]), metrics.bhattacharyya)
     order = np.argsort(-score, kind="stable")
     return Ranking([done[i][0] for i in order], scores={done[i][0].name: float(score[i]) for i in order}, failed=failed)
 
@@ -179,7 +179,7 @@ def sort_oneface(faces: list[Face], progress: bool = True) -> Ranking:
 
 @sort_method("absdiff", "smallest pixel difference next to each other (groups near-duplicates)")
 def sort_absdiff(faces: list[Face], progress: bool = True) -> Ranking:
-    return by_chain(faces, lambda f: metrics.thumbnail(f.image), metrics.l2_matrix, "pixel differences", progress)
+    return by_chain(faces, lambda f: metrics.thumbnail(f.image), metrics.l2, "pixel differences", progress)
 
 
 @sort_method("identity", "groups faces by person (dlib face embedding, cached in the metadata)")
@@ -194,5 +194,8 @@ def sort_identity(faces: list[Face], progress: bool = True) -> Ranking:
     failed = [(f.path, "no face found for an identity embedding") for f, k in zip(faces, ok) if not k]
     if len(good) < 3:
         return Ranking(good, failed=failed)
-    order = leaves_list(linkage(emb[ok].astype(np.float64), method="average", optimal_ordering=True))
+    if len(good) <= LINKAGE_LIMIT:  # the dendrogram keeps each person's faces in one run
+        order = leaves_list(linkage(emb[ok].astype(np.float64), method="average"))
+    else:  # linkage needs N^2 memory; a nearest-neighbour chain needs N
+        order = metrics.nearest_chain(emb[ok], metrics.l2)
     return Ranking([good[i] for i in order], failed=failed)

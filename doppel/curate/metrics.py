@@ -66,12 +66,10 @@ def histogram(image: np.ndarray, mask: np.ndarray, bins: int = 64) -> np.ndarray
     return np.concatenate([h / max(h.sum(), 1.0) for h in chans]).astype(np.float32)
 
 
-def bhattacharyya_matrix(hists: np.ndarray) -> np.ndarray:
-    """Pairwise Bhattacharyya distances (0 = identical) between rows of per-channel histograms."""
-    hists = np.asarray(hists, np.float64)
+def bhattacharyya(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bhattacharyya distances (0 = identical) between rows of per-channel histograms a and b."""
     channels = 3
-    root = np.sqrt(hists)
-    coeff = root @ root.T / channels  # each channel sums to 1, so the mean coefficient is in [0, 1]
+    coeff = np.sqrt(np.asarray(a, np.float32)) @ np.sqrt(np.asarray(b, np.float32)).T / channels
     return np.sqrt(np.clip(1.0 - coeff, 0.0, 1.0))
 
 
@@ -98,22 +96,33 @@ def thumbnail(image: np.ndarray, size: int = 32) -> np.ndarray:
     return cv2.resize(_gray(image), (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel() / 255.0
 
 
-def l2_matrix(vectors: np.ndarray) -> np.ndarray:
-    v = np.asarray(vectors, np.float64)
-    sq = (v * v).sum(1)
-    return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * v @ v.T, 0.0))
+def l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances between rows of a and b."""
+    a = np.asarray(a, np.float32)
+    b = np.asarray(b, np.float32)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0.0))
 
 
-def nearest_chain(dist: np.ndarray, start: int = 0) -> list[int]:
-    """Order that always steps to the closest face not yet visited: alike faces end up together."""
-    n = len(dist)
+def distance_sums(vectors: np.ndarray, pairwise, block: int = 1024) -> np.ndarray:
+    """Each row's summed distance to all rows, in blocks: memory stays O(N) for large sets."""
+    return np.concatenate([pairwise(vectors[i : i + block], vectors).sum(1) for i in range(0, len(vectors), block)]) if len(vectors) else np.zeros(0)
+
+
+def nearest_chain(vectors: np.ndarray, pairwise, start: int = 0) -> list[int]:
+    """Order that always steps to the closest face not yet visited: alike faces end up together.
+
+    Distances are computed one row at a time, so 30 000 faces need no 30 000 x 30 000 matrix.
+    """
+    n = len(vectors)
     if n == 0:
         return []
     order = [start]
     visited = np.zeros(n, bool)
     visited[start] = True
     for _ in range(n - 1):
-        row = np.where(visited, np.inf, dist[order[-1]])
+        row = pairwise(vectors[order[-1] : order[-1] + 1], vectors)[0]
+        row[visited] = np.inf
         nxt = int(np.argmin(row))
         order.append(nxt)
         visited[nxt] = True

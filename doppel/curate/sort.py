@@ -26,9 +26,16 @@ class SortResult:
     dry_run: bool = False
 
 
+def safe_original(original: str | None) -> str | None:
+    """The stored original name if it is a plain file name (metadata can come from anyone)."""
+    if not original or original != Path(original).name or "\\" in original or original.startswith("."):
+        return None
+    return original
+
+
 def base_name(name: str, original: str | None) -> str:
     """The name a face had before any sort (kept in its metadata by the first sort)."""
-    return original or name
+    return safe_original(original) or name
 
 
 def sort_faceset(folder: str | Path, method: str, dry_run: bool = False, progress: bool = True, **options) -> SortResult:
@@ -45,10 +52,14 @@ def sort_faceset(folder: str | Path, method: str, dry_run: bool = False, progres
     if dry_run:
         return SortResult(method, tuple(folder / n for n in new_names), tuple(f.name for f, _ in ranking.rejects), skipped, ranking.scores, True)
     entries = trash_with_reasons(folder, [(f.path, f"sort {method}: {why}") for f, why in ranking.rejects])
-    for face in ranking.order:  # remember the name before the first rename, inside the file
-        if face.meta.original_name is None:
-            face.meta.original_name = base_name(face.name, None)
-            write_metadata(face.path, face.meta)
+    todo = [f for f in ranking.order if safe_original(f.meta.original_name) is None]
+    if progress and len(todo) > 50:
+        from rich.progress import track
+
+        todo = track(todo, description="recording original names", transient=True)
+    for face in todo:  # remember the name before the first rename, inside the file
+        face.meta.original_name = face.name
+        write_metadata(face.path, face.meta)
     rename_all(folder, {f.name: n for f, n in zip(ranking.order, new_names)})
     return SortResult(method, tuple(folder / n for n in new_names), tuple(e.trashed for e in entries), skipped, ranking.scores)
 
@@ -58,7 +69,8 @@ def recover_names(folder: str | Path) -> int:
     folder = Path(folder)
     finish_pending_renames(folder)
     scan = scan_faceset(folder)
-    moving = {f.name: f.meta.original_name for f in scan.faces if f.meta.original_name and f.meta.original_name != f.name}
+    originals = {f.name: safe_original(f.meta.original_name) for f in scan.faces}
+    moving = {name: orig for name, orig in originals.items() if orig and orig != name}
     staying = {p.name for p in folder.iterdir()} - set(moving)
     mapping, taken = {}, set(staying)
     for old, new in moving.items():

@@ -137,6 +137,8 @@ def restore(folder: str | Path, names: Iterable[str] | None = None) -> RestoreRe
             continue
         dest_rel = Path(e.original)
         dest_dir = folder / dest_rel.parent
+        if dest_rel.is_absolute() or ".." in dest_rel.parts:
+            raise DoppelError(f"trash journal points outside the folder ({e.original})", _journal_path(folder), hint="Restore that file by hand")
         dest_dir.mkdir(parents=True, exist_ok=True)
         name = _free_name(dest_dir, dest_rel.name, set())
         final_rel = (dest_rel.parent / name).as_posix()

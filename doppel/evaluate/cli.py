@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
             soft_wrap=True,
         )
         for w in rep.warnings:
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
         if json_out:
             write_json(json_out, rep.to_dict())
         if report:
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(rep.summary, highlight=False, soft_wrap=True)
         for v in rep.missing[:10]:
-            console.print(f"  no close source face: {v.name} (frame {v.frame_index}): {v.reason}, {v.detail}", highlight=False)
+            console.print(f"  no close source face: {v.name} (frame {v.frame_index}): {v.reason}, {v.detail}", highlight=False, soft_wrap=True)
         if len(rep.missing) > 10:
             console.print(f"  ... and {len(rep.missing) - 10} more (see the report)", highlight=False)
         if report:

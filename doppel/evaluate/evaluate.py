@@ -19,7 +19,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
 from doppel.evaluate import measures
 from doppel.evaluate._flags import field
-from doppel.media.reader import read_frames
+from doppel.media.reader import TruncatedVideoError, read_frames
 
 
 @dataclass(frozen=True)
@@ -143,17 +143,27 @@ def evaluate(
     frames: list[FrameScore] = []
     dst_lms, res_lms, dst_cols, res_cols = [], [], [], []
     warnings: list[str] = []
+    truncated = False
     bar = None
     if progress:
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         bar.start()
-        task = bar.add_task("evaluating frames", total=options.max_frames or None)
+        total = _frame_count(dst, result)
+        total = total and -(-total // options.every_n)
+        task = bar.add_task("evaluating frames", total=min(filter(None, (total, options.max_frames)), default=None))
     try:
         with FaceAnalyzer(options.detector) as analyzer:
-            for d_frame, r_frame in itertools.chain([first], zip(dst_iter, res_iter)):
-                if options.max_frames and len(frames) >= options.max_frames:
+            pairs = itertools.chain([first], zip(dst_iter, res_iter))
+            while not options.max_frames or len(frames) < options.max_frames:
+                try:
+                    d_frame, r_frame = next(pairs)
+                except StopIteration:
+                    break
+                except TruncatedVideoError as e:  # score what was decoded, and say where it stopped
+                    warnings.append(e.one_line())
+                    truncated = True
                     break
                 _check_same_size(d_frame, r_frame, result)
                 frames.append(_score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols))
@@ -164,7 +174,7 @@ def evaluate(
             bar.stop()
     if not frames:
         raise DoppelError("no frames could be read from the destination or the result", result)
-    if not options.max_frames:
+    if not options.max_frames and not truncated:
         if next(res_iter, None) is not None:
             warnings.append("the result has more frames than the destination; the extra ones were not scored")
         elif next(dst_iter, None) is not None:
@@ -173,6 +183,22 @@ def evaluate(
     report = EvaluateReport(str(src), str(dst), str(result), options, frames, warnings=warnings)
     report.summary = _summarise(frames, dst_lms, res_lms, dst_cols, res_cols)
     return report
+
+
+def _frame_count(*paths) -> int | None:
+    """Frames both inputs can give (container counts; None when unknown), for the progress bar."""
+    from doppel.media.reader import is_video, open_container
+
+    counts = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            counts.append(len(list_images(path)))
+        elif is_video(path):
+            with open_container(path) as container:
+                counts.append(container.streams.video[0].frames or 0)
+        else:
+            counts.append(1)
+    return min(counts) or None
 
 
 def _check_same_size(d_frame, r_frame, result) -> None:

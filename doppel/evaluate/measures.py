@@ -56,8 +56,8 @@ def identity_scores(
     """Identity of swapped faces (BGR uint8 images) with the dlib embedding (`doppel.identity`):
     similarity to the source identity (mean embedding of the source faceset), to the destination's
     own faces (one row per face, or one row for all), and the share of faces closer to the source
-    (retrieval rate). `landmarks` (68x2, image pixels) skip dlib's detector; faces where no face is
-    found are left out (`faces` counts the ones scored)."""
+    (retrieval rate). `landmarks` (68x2, image pixels) skip dlib's HOG detector; images where no face is
+    found are left out (`faces` counts the ones scored, `missed` the others)."""
     from doppel.identity import embed_image
 
     dst = np.atleast_2d(np.asarray(dst_embeddings, np.float64))

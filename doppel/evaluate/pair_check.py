@@ -192,11 +192,13 @@ def _summarise_missing(missing: list[tuple[DstVerdict, FaceTraits]]) -> list[str
 
 
 def _shape_verdict(src: list[FaceTraits], dst: list[FaceTraits], tolerance: float) -> dict:
-    """Compare median face shapes on near-frontal faces (turning narrows a face in the image)."""
+    """Compare median face shapes on near-frontal, closed-mouth faces (turning narrows a face in the
+    image; an open mouth lengthens it)."""
 
     def frontal_median(traits: list[FaceTraits], key: str) -> float:
         frontal = [t for t in traits if abs(t.yaw) < 15] or traits
-        return float(np.median([t.shape[key] for t in frontal]))
+        neutral = [t for t in frontal if t.mouth < 0.08] or frontal
+        return float(np.median([t.shape[key] for t in neutral]))
 
     s_w, d_w = frontal_median(src, "width_to_height"), frontal_median(dst, "width_to_height")
     s_j, d_j = frontal_median(src, "jaw_to_cheek"), frontal_median(dst, "jaw_to_cheek")

@@ -36,8 +36,9 @@ __all__ = ["ExtractOptions", "ExtractResult", "extract"]
 
 ALIGNMENTS_NAME = "alignments.json"
 OPTIONS_NAME = "extract.json"
-REDETECT_EVERY = 8  # while tracking, run the detector anyway every N frames (new faces, drift)
-SAVE_EVERY_S = 2.0
+REDETECT_EVERY = 15  # while tracking, run the detector anyway every N frames (new faces, drift)
+SAVE_EVERY_S = 2.0  # the alignments index (resume point) is saved this often, or every SAVE_EVERY_FRAMES
+SAVE_EVERY_FRAMES = 25
 
 
 @dataclass(frozen=True)
@@ -64,53 +65,27 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
 
     state = _RunState(index, out, options)
     truncated: TruncatedVideoError | None = None
-    pending: deque = deque()  # (frame, future of written names), oldest first
-    with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces, options.rotation_retry) as analyzer, \
-            ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
-            _progress_bar(progress, info["total"], options) as bar:
-        smoother = TrackSmoother() if options.smooth and video else None
-        tracked: list[Face] = []
-        since_detect = 0
+    failed = True
+    try:
+        with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces,
+                          options.rotation_retry) as analyzer, \
+                ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
+                _progress_bar(progress, info["total"], options) as bar:
+            try:
+                _process(src, video, done, options, info, analyzer, writer, bar, state)
+            except TruncatedVideoError as e:
+                truncated = e  # the frames before the damage were processed; finish writing them
+            state.collect(wait_all=True)
+        failed = False
+    except OSError as e:
+        raise _os_error(e, out) from e
+    finally:
+        state.cancel_pending()  # after an error: keep what was written, record nothing unsure
         try:
-            for frame in prefetch(read_frames(src, every_n=options.every_n)):
-                if options.max_frames is not None and state.frames_seen >= options.max_frames:
-                    state.stopped_early = True
-                    break
-                state.frames_seen += 1
-                bar(1)
-                if frame.index in done:
-                    state.resumed += 1
-                    tracked = []
-                    continue
-                faces = None
-                if video and options.track and options.every_n <= 2 and tracked and since_detect < REDETECT_EVERY:
-                    faces = analyzer.track(frame.image, tracked)
-                    since_detect += 1
-                if faces is None:
-                    faces = analyzer.analyze(frame.image, tiles=not video)
-                    since_detect = 0
-                tracked = faces
-                if smoother is not None:
-                    faces = [_smoothed(face, smoother(i, face.mesh, frame.timestamp or frame.index / 30.0))
-                             for i, face in enumerate(faces)]
-                # Alignment, encoding and the write overlap the next frame's detection.
-                pending.append((frame.index, frame.timestamp, writer.submit(_write_faces, out, src, frame, faces, options, info)))
-                while len(pending) > 4 or (pending and pending[0][2].done()):
-                    state.record(*_finished(pending.popleft()))
-                if options.debug_dir:
-                    _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))
-            while pending:
-                state.record(*_finished(pending.popleft()))
-        except TruncatedVideoError as e:
-            truncated = e
-            while pending:
-                state.record(*_finished(pending.popleft()))
-        except OSError as e:
-            raise _os_error(e, out) from e
-        finally:
-            for _index, _ts, future in pending:  # after an error: keep what was written, record nothing unsure
-                future.cancel()
             state.save(final=True, complete=truncated is None and not state.stopped_early)
+        except OSError as e:
+            if not failed:  # an earlier error is the one to report
+                raise _os_error(e, out) from e
 
     if truncated is not None:
         raise truncated
@@ -131,9 +106,36 @@ def done_has_faces(index: Alignments | None) -> bool:
 # ---- per-frame work -------------------------------------------------------------------------
 
 
-def _finished(entry) -> tuple[int, float | None, list[str]]:
-    index, timestamp, future = entry
-    return index, timestamp, future.result()
+def _process(src, video, done, options, info, analyzer, writer, bar, state) -> None:
+    out = state.out
+    smoother = TrackSmoother() if options.smooth and video else None
+    tracked: list[Face] = []
+    since_detect = 0
+    for frame in prefetch(read_frames(src, every_n=options.every_n)):
+        if options.max_frames is not None and state.frames_seen >= options.max_frames:
+            state.stopped_early = True
+            break
+        state.frames_seen += 1
+        bar(1)
+        if frame.index in done:
+            state.resumed += 1
+            tracked = []
+            continue
+        faces = None
+        if video and options.track and options.every_n <= 2 and tracked and since_detect < REDETECT_EVERY:
+            faces = analyzer.track(frame.image, tracked)
+            since_detect += 1
+        if faces is None:
+            faces = analyzer.analyze(frame.image, tiles=not video)
+            since_detect = 0
+        tracked = faces
+        if smoother is not None:
+            t = frame.timestamp if frame.timestamp is not None else frame.index / 30.0
+            faces = [_smoothed(face, smoother(i, face.mesh, t)) for i, face in enumerate(faces)]
+        # Alignment, encoding and the write run in the writer thread, overlapping the next frame's detection.
+        state.submit(frame, writer.submit(_write_faces, out, src, frame, faces, options, info))
+        if options.debug_dir:
+            _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))
 
 
 def _smoothed(face: Face, mesh: np.ndarray) -> Face:
@@ -177,7 +179,23 @@ class _RunState:
         self.index, self.out, self.options = index, out, options
         self.frames_seen = self.resumed = self.faces_total = self.no_face = 0
         self.stopped_early = False
-        self._last_save = time.monotonic()
+        self._last_save, self._unsaved = time.monotonic(), 0
+        self._pending: deque = deque()  # (frame index, timestamp, future of written names), oldest first
+
+    def submit(self, frame: Frame, future) -> None:
+        self._pending.append((frame.index, frame.timestamp, future))
+        self.collect()
+
+    def collect(self, wait_all: bool = False) -> None:
+        """Record frames whose faces are on disk, oldest first; waits when too many are in flight."""
+        while self._pending and (wait_all or len(self._pending) > 4 or self._pending[0][2].done()):
+            index, timestamp, future = self._pending.popleft()
+            self.record(index, timestamp, future.result())  # re-raises a write error (disk full)
+
+    def cancel_pending(self) -> None:
+        for _index, _timestamp, future in self._pending:
+            future.cancel()
+        self._pending.clear()
 
     def record(self, frame_index: int, timestamp: float | None, names: list[str]) -> None:
         self.faces_total += len(names)
@@ -185,7 +203,8 @@ class _RunState:
         if self.index is None:
             return
         self.index.frames.append(FrameEntry(frame_index, timestamp, names))
-        if time.monotonic() - self._last_save > SAVE_EVERY_S:
+        self._unsaved += 1
+        if self._unsaved >= SAVE_EVERY_FRAMES or time.monotonic() - self._last_save > SAVE_EVERY_S:
             self.save()
 
     def save(self, final: bool = False, complete: bool = False) -> None:
@@ -194,7 +213,7 @@ class _RunState:
         self.index.frames.sort(key=lambda f: f.index)
         self.index.complete = bool(final and complete)
         self.index.save(self.out / ALIGNMENTS_NAME)
-        self._last_save = time.monotonic()
+        self._last_save, self._unsaved = time.monotonic(), 0
 
 
 # ---- setup and checks -------------------------------------------------------------------------

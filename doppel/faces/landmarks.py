@@ -153,7 +153,7 @@ class FaceAnalyzer:
         dets.sort(key=lambda d: -d.size)
         faces: list[Face] = []
         for det in dets:
-            face = self._mesh_face(image, det, angle, self.detector.name)
+            face = self._mesh_face(image, det, _eye_angle(det, angle), self.detector.name)
             if face is None or any(_same_face(face, f) for f in faces):
                 continue
             faces.append(face)
@@ -197,6 +197,15 @@ def _landmarks_array(landmark_list) -> np.ndarray:
             cols = np.ascontiguousarray(rec[:, [3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16]])
             return cols.view("<f4").reshape(n, 3).astype(np.float64)
     return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float64)
+
+
+def _eye_angle(det: Detection, fallback: float) -> float:
+    """Crop rotation that levels the detector's eye points (both detectors list the image-left eye first
+    for an upright face), so tilted faces reach the mesh upright; `fallback` when there are no points."""
+    if det.points is None or len(det.points) < 2:
+        return fallback
+    (x0, y0), (x1, y1) = det.points[0], det.points[1]
+    return float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
 
 
 def _tile_detections(detector: Detector, image: np.ndarray, tile: int = 640) -> list[Detection]:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from doppel.media.writer import CODEC_NAMES
+from doppel.media.writer import CODEC_NAMES, DEFAULT_PRESET, PRESETS
+
+
+def _preset(value: str) -> str:
+    if value not in PRESETS:
+        raise typer.BadParameter(f"use one of {', '.join(PRESETS)}")
+    return value
+
+
+PRESET_HELP = "x264/x265 speed preset: slower presets make smaller files at the same quality."
 
 
 def _codec(value: str) -> str:
@@ -69,11 +78,12 @@ def register(app: typer.Typer) -> None:
         crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264/H.265 quality (lower is better)."),
         bitrate: int = typer.Option(None, "--bitrate", help="Target bitrate in bit/s (instead of --crf)."),
         codec: str = typer.Option("h264", "--codec", callback=_codec, help=f"One of {', '.join(CODEC_NAMES)}."),
+        preset: str = typer.Option(DEFAULT_PRESET, "--preset", callback=_preset, help=PRESET_HELP),
     ) -> None:
         """Frame-accurate cut of VIDEO from --from to --to, with one audio track. Not marked as synthetic."""
         from doppel.media.cut import cut
 
-        n = cut(video, out, start, end, audio_track=audio_track, codec=codec, crf=crf, bitrate=bitrate)
+        n = cut(video, out, start, end, audio_track=audio_track, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
         typer.echo(f"{n} frames in {out}")
 
     @video_app.command("denoise")
@@ -83,6 +93,7 @@ def register(app: typer.Typer) -> None:
         strength: float = typer.Option(5.0, "--strength", min=1, max=20, help="Noise level to remove, 1..20."),
         radius: int = typer.Option(2, "--radius", min=0, max=5, help="Neighbour frames on each side."),
         codec: str = typer.Option("h264", "--codec", callback=_codec, help=f"One of {', '.join(CODEC_NAMES)}."),
+        preset: str = typer.Option(DEFAULT_PRESET, "--preset", callback=_preset, help=PRESET_HELP),
         crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264/H.265 quality."),
         no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark and the synthetic tag."),
     ) -> None:
@@ -90,7 +101,7 @@ def register(app: typer.Typer) -> None:
         from doppel.media.denoise import DenoiseOptions, denoise
 
         n = denoise(src, out, DenoiseOptions(strength=strength, radius=radius), codec=codec, crf=crf,
-                    provenance=False if no_provenance else None)
+                    provenance=False if no_provenance else None, preset=preset)
         typer.echo(f"{n} frames in {out}")
 
     @video_app.command("from-frames")
@@ -101,6 +112,7 @@ def register(app: typer.Typer) -> None:
         like: Path = typer.Option(None, "--like", help="Take frame rate, timestamps and audio from this video."),
         audio_from: Path = typer.Option(None, "--audio-from", help="Take the audio from this video (default: --like)."),
         codec: str = typer.Option("h264", "--codec", callback=_codec, help=f"One of {', '.join(CODEC_NAMES)}."),
+        preset: str = typer.Option(DEFAULT_PRESET, "--preset", callback=_preset, help=PRESET_HELP),
         crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264/H.265 quality."),
         no_audio: bool = typer.Option(False, "--no-audio", help="Do not carry audio from --like."),
         no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark and the synthetic tag."),
@@ -109,7 +121,8 @@ def register(app: typer.Typer) -> None:
         from doppel.media.frames import from_frames
 
         n = from_frames(frames, out, fps=fps, like=like, codec=codec, crf=crf,
-                        audio_from=False if no_audio else audio_from, provenance=False if no_provenance else None)
+                        audio_from=False if no_audio else audio_from, provenance=False if no_provenance else None,
+                        preset=preset)
         typer.echo(f"{n} frames in {out}")
 
     app.add_typer(video_app, name="video")

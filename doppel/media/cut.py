@@ -12,11 +12,12 @@ from doppel.core.errors import DoppelError
 from doppel.media.info import video_info
 from doppel.media.progress import progress_bar
 from doppel.media.reader import read_frames
-from doppel.media.writer import VideoWriter
+from doppel.media.writer import DEFAULT_PRESET, VideoWriter
 
 
 def cut(video: str | Path, out: str | Path, start: float = 0.0, end: float | None = None, audio_track: int = 0,
-        codec: str = "h264", crf: int = 18, bitrate: int | None = None, progress: bool = True) -> int:
+        codec: str = "h264", crf: int = 18, bitrate: int | None = None, preset: str = DEFAULT_PRESET,
+        progress: bool = True) -> int:
     """Copy the frames with start <= timestamp < end (seconds) to `out`; returns the frame count."""
     video = Path(video)
     info = video_info(video)
@@ -30,7 +31,7 @@ def cut(video: str | Path, out: str | Path, start: float = 0.0, end: float | Non
     stop = end if end is not None else float("inf")
     expected = round((min(stop, info.duration or stop) - start) * info.fps) if info.fps else None
     count = 0
-    with VideoWriter(out, fps=info.fps, codec=codec, crf=crf, bitrate=bitrate, provenance=False,
+    with VideoWriter(out, fps=info.fps, codec=codec, crf=crf, bitrate=bitrate, preset=preset, provenance=False,
                      audio_from=video if info.audio else None, audio_start=start, audio_track=audio_track) as writer:
         with progress_bar(f"cutting {video.name}", expected, progress) as bar:
             for frame in read_frames(video):

@@ -20,7 +20,7 @@ from doppel.core.errors import DoppelError
 from doppel.media.info import video_info
 from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, is_video, read_frames
-from doppel.media.writer import VideoWriter
+from doppel.media.writer import DEFAULT_PRESET, VideoWriter
 from doppel.provenance.info import ProvenanceInfo, resolve
 from doppel.provenance.output import write_rendered_image
 
@@ -87,7 +87,8 @@ def denoise_frames(frames, options: DenoiseOptions):
 
 
 def denoise(src: str | Path, out: str | Path, options: DenoiseOptions = DenoiseOptions(), codec: str = "h264",
-            crf: int = 18, provenance: ProvenanceInfo | bool | None = None, progress: bool = True) -> int:
+            crf: int = 18, provenance: ProvenanceInfo | bool | None = None, preset: str = DEFAULT_PRESET,
+            progress: bool = True) -> int:
     """Denoise a video (to a video, keeping timestamps and audio) or an image folder (to a folder of
     PNGs, or a video when `out` ends like one). Returns the number of frames written."""
     options.check()
@@ -101,7 +102,8 @@ def denoise(src: str | Path, out: str | Path, options: DenoiseOptions = DenoiseO
     count = 0
     with progress_bar(f"denoising {src.name}", total, progress) as bar:
         if is_video(out):
-            with VideoWriter(out, fps=fps, codec=codec, crf=crf, audio_from=audio, provenance=provenance) as writer:
+            with VideoWriter(out, fps=fps, codec=codec, crf=crf, audio_from=audio, provenance=provenance,
+                             preset=preset) as writer:
                 for frame, image in denoise_frames(read_frames(src), options):
                     writer.write(image, frame.timestamp)
                     count += 1

@@ -10,7 +10,7 @@ from doppel.core.images import list_images, read_image, write_image
 from doppel.media.info import frame_timestamps
 from doppel.media.progress import progress_bar
 from doppel.media.reader import open_container, read_frames
-from doppel.media.writer import VideoWriter, probe_rate
+from doppel.media.writer import DEFAULT_PRESET, VideoWriter, probe_rate
 from doppel.provenance.info import ProvenanceInfo
 
 FRAME_FORMATS = ("png", "jpg")
@@ -51,7 +51,7 @@ def extract_frames(video: str | Path, out_dir: str | Path, fps: float | None = N
 
 
 def from_frames(frames_dir: str | Path, out: str | Path, fps: float | None = None, like: str | Path | None = None,
-                codec: str = "h264", crf: int = 18, audio_from: str | Path | bool | None = None,
+                codec: str = "h264", crf: int = 18, audio_from: str | Path | bool | None = None, preset: str = DEFAULT_PRESET,
                 provenance: ProvenanceInfo | bool | None = None, progress: bool = True) -> int:
     """Encode a folder of images (name order) into a video; returns the number of frames.
 
@@ -72,7 +72,8 @@ def from_frames(frames_dir: str | Path, out: str | Path, fps: float | None = Non
     if audio_from is False:
         audio_from = None
     step = 1.0 / float(Fraction(fps).limit_denominator(1001)) if fps else 1.0 / 30
-    with VideoWriter(out, fps=fps, codec=codec, crf=crf, audio_from=audio_from, provenance=provenance) as writer:
+    with VideoWriter(out, fps=fps, codec=codec, crf=crf, audio_from=audio_from, provenance=provenance,
+                     preset=preset) as writer:
         with progress_bar(f"encoding {Path(out).name}", len(images), progress) as bar:
             for i, path in enumerate(images):
                 t = stamps[i] if i < len(stamps) else (stamps[-1] + (i - len(stamps) + 1) * step if stamps else i * step)

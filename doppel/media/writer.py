@@ -47,7 +47,11 @@ CODECS = {
 CODEC_NAMES = tuple(CODECS)
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 DEFAULT_FPS = Fraction(30)
-TIME_BASE = Fraction(1, 90000)  # fine enough for every common frame rate and for VFR timestamps
+TIME_BASE = Fraction(1, 90000)
+# x264/x265 speed preset: "veryfast" encodes about 3x faster than "medium" on 2 cores (see
+# benchmarks/_media_limits.py), which keeps encoding inside merge's frame budget; crf sets quality.
+DEFAULT_PRESET = "veryfast"
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")  # fine enough for every common frame rate and for VFR timestamps
 
 
 def as_fraction(fps: float | Fraction | str) -> Fraction:
@@ -72,7 +76,8 @@ class VideoWriter:
     """Context manager that encodes BGR uint8 frames; see the module docstring.
 
     fps: frame rate (or taken from `like`); timestamps passed to `write` override it per frame (VFR).
-    codec: one of CODEC_NAMES; crf for h264/h265 (lower is better, 18 is visually lossless).
+    codec: one of CODEC_NAMES; crf for h264/h265 (lower is better, 18 is visually lossless);
+    preset: x264/x265 speed preset (PRESETS).
     audio_from: a video whose audio is muxed in, starting `audio_start` seconds into it.
     provenance: ProvenanceInfo, None (default record) or False (no watermark, no tag).
     """
@@ -87,7 +92,7 @@ class VideoWriter:
         audio_from: str | Path | None = None,
         provenance: ProvenanceInfo | bool | None = None,
         *,
-        preset: str = "medium",
+        preset: str = DEFAULT_PRESET,
         bitrate: int | None = None,
         audio_start: float = 0.0,
         audio_track: int = 0,
@@ -111,6 +116,8 @@ class VideoWriter:
             self.fps = probe_rate(like)[0]
         else:
             self.fps = DEFAULT_FPS
+        if preset not in PRESETS:
+            raise DoppelError(f"unknown preset {preset!r}", self.path, hint=f"Use one of {', '.join(PRESETS)}")
         self.codec, self.crf, self.preset, self.bitrate, self.threads = codec, int(crf), preset, bitrate, threads
         self.audio_from = Path(audio_from) if audio_from is not None else None
         if self.audio_from is not None and not self.audio_from.is_file():

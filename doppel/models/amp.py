@@ -35,8 +35,10 @@ class AMPOptions(TrainingOptions):
     morph_factor: float = opt(0.5, "Share of inter_src channels mixed into the source code in training.",
                               group="loss", min=0.1, max=0.5)
 
-    def validate(self) -> None:
+    def normalize(self) -> None:
         object.__setattr__(self, "face_type", FaceType.parse(self.face_type).short)
+
+    def validate(self) -> None:
         if self.gan_patch_size == 0:
             object.__setattr__(self, "gan_patch_size", max(3, self.resolution // 8))
 

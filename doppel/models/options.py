@@ -45,14 +45,18 @@ class Options:
     """Base of every model's options: coerces plain types and checks ranges on creation."""
 
     def __post_init__(self) -> None:
+        self.normalize()
         for f in dataclasses.fields(self):
             value = _coerce(f, getattr(self, f.name))
             object.__setattr__(self, f.name, value)
             _check_range(f, value)
         self.validate()
 
+    def normalize(self) -> None:
+        """Model-specific spelling fixes before the range checks (e.g. 'whole-face' -> 'wf')."""
+
     def validate(self) -> None:
-        """Model-specific checks; raise DoppelError."""
+        """Model-specific checks after the range checks; raise DoppelError."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

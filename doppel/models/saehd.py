@@ -50,8 +50,10 @@ class SAEHDOptions(TrainingOptions):
     true_face_power: float = opt(0.0, "df only: a code discriminator makes the swap more like the source.",
                                  group="loss", min=0.0, max=1.0)
 
-    def validate(self) -> None:
+    def normalize(self) -> None:
         object.__setattr__(self, "face_type", FaceType.parse(self.face_type).short)
+
+    def validate(self) -> None:
         kind, flags = parse_archi(self.archi)
         object.__setattr__(self, "archi", kind + ("-" + flags if flags else ""))
         if "d" in flags and self.resolution % 32:

@@ -142,3 +142,40 @@ def test_brightness_and_hist_mean_something(src_set: Path):
     order = [read_metadata(p).original_name for p in sort_faceset(src_set, "hist", progress=False).kept]
     orig, twin = pairs[0]
     assert abs(order.index(orig) - order.index(twin)) == 1
+
+
+def test_a_crafted_original_name_cannot_move_files_out(src_set: Path):
+    path = list_images(src_set)[0]
+    face = read_face(path)
+    face.meta.original_name = "../escaped.jpg"  # metadata travels with shared facesets
+    write_face(path, face.image, face.meta)
+    sort_faceset(src_set, "yaw", progress=False)
+    recover_names(src_set)
+    assert not (src_set.parent / "escaped.jpg").exists()
+    assert (src_set / path.name).is_file() and len(list_images(src_set)) == 40
+
+
+def test_share_evenly_gives_rare_poses_their_share():
+    from doppel.curate.final import select_best, share_evenly
+
+    assert share_evenly([1, 10, 10], 9) == [1, 4, 4]
+    assert share_evenly([2, 0, 3], 10) == [2, 0, 3]
+    assert sum(share_evenly([5, 50, 500, 3], 40)) == 40
+    rng = np.random.default_rng(0)
+    yaw = np.concatenate([rng.normal(0, 3, 200), [-60.0, 55.0]])  # two rare profiles among frontal faces
+    n = len(yaw)
+    chosen = select_best(yaw, rng.normal(0, 5, n), rng.random(n), rng.random((n, 192)).astype(np.float32), 10)
+    assert len(chosen) == len(set(chosen)) == 10
+    assert {200, 201} <= set(chosen)
+
+
+def test_empty_and_metadata_free_folders(tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert sort_faceset(empty, "final", target=5, progress=False).kept == ()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    cv2.imwrite(str(plain / "a.png"), np.zeros((32, 32, 3), np.uint8))
+    result = sort_faceset(plain, "blur", progress=False)
+    assert result.kept == () and [p.name for p, _ in result.skipped] == ["a.png"]
+    assert (plain / "a.png").is_file()

@@ -86,14 +86,20 @@ def test_mirrored_source_covers_the_mirrored_yaw_range(turning_faces, data_dir, 
 
 
 def test_folder_without_face_metadata_is_refused(dst_faces, tmp_path):
-    write_image(tmp_path / "plain.jpg", cv2.imread(str(list_images(dst_faces)[0])))
-    shutil.copy(list_images(dst_faces)[0], tmp_path / "x.png")  # a JPEG named .png is still read by content
-    with pytest.raises(DoppelError, match="carries face metadata|no doppel face metadata"):
-        pair_check(tmp_path / "nowhere" if False else _only_plain(tmp_path), dst_faces)
+    plain = tmp_path / "plain"
+    write_image(plain / "frame.jpg", cv2.imread(str(list_images(dst_faces)[0])))  # pixels only, no metadata
+    with pytest.raises(DoppelError, match="none of the 1 images in the source faceset carries face metadata") as e:
+        pair_check(plain, dst_faces)
+    assert str(plain) in str(e.value)
 
 
-def _only_plain(tmp_path: Path) -> Path:
-    folder = tmp_path / "plain_only"
-    folder.mkdir()
-    shutil.move(tmp_path / "plain.jpg", folder / "plain.jpg")
-    return folder
+def test_cli_bad_folder_is_one_line_and_exit_code_2(dst_faces, tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no_such_faceset"
+    proc = subprocess.run([sys.executable, "-m", "doppel.cli", "pair-check", "--src", str(missing), "--dst", str(dst_faces)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and str(missing) in lines[0] and "not a folder" in lines[0]

@@ -161,7 +161,7 @@ def test_changed_options_on_resume_are_refused(src_faces, tmp_path, data_dir):
 
 def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path):
     clip = data_dir / "clips" / "dst_woman_b.mp4"
-    options = dict(size=64, every_n=4, max_frames=60)
+    options = dict(size=64, every_n=5, max_frames=60)
     clean = tmp_path / "clean"
     extract(clip, clean, ExtractOptions(**options), progress=False)
 
@@ -169,10 +169,10 @@ def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path):
     code = (f"from doppel.faces.extract import extract, ExtractOptions; "
             f"extract({str(clip)!r}, {str(killed)!r}, ExtractOptions(**{options!r}), progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(killed.glob("*.jpg"))) < 15:
-        time.sleep(0.05)
-    proc.kill()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _recorded_frames(killed / "alignments.json"):
+        time.sleep(0.02)
+    proc.kill()  # SIGKILL: no cleanup runs
     proc.wait()
     partial = {p.name for p in list_images(killed)}
     assert 0 < len(partial) < 60, "the run was not interrupted mid-way"
@@ -187,12 +187,43 @@ def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path):
     assert [(f.index, f.faces) for f in resumed.frames] == [(f.index, f.faces) for f in fresh.frames]
 
 
+def test_disk_full_is_one_clear_error_and_keeps_earlier_faces(data_dir, tmp_path, monkeypatch):
+    import errno
+
+    import doppel.faces.extract as extract_module
+
+    real_write, calls = extract_module.write_face, []
+
+    def write_until_full(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) > 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(extract_module, "write_face", write_until_full)
+    out = tmp_path / "faces"
+    with pytest.raises(DoppelError) as err:
+        extract(data_dir / "clips" / "src_woman_a.mp4", out, ExtractOptions(size=64, every_n=10), progress=False)
+    assert "disk full" in str(err.value) and str(out) in str(err.value) and "\n" not in str(err.value)
+    written = sorted(p.name for p in list_images(out))
+    assert len(written) == 5
+    recorded = [n for f in Alignments.load(out / "alignments.json").frames for n in f.faces]
+    assert set(recorded) <= set(written)
+
+
 def test_debug_frames_are_written(data_dir, tmp_path):
     debug = tmp_path / "debug"
     extract(data_dir / "clips" / "man_h_glasses.mp4", tmp_path / "out",
             ExtractOptions(size=64, max_frames=3, every_n=50, debug_dir=str(debug)), progress=False)
     drawn = sorted(p.name for p in debug.glob("*.jpg"))
     assert drawn == ["000000.jpg", "000050.jpg", "000100.jpg"]
+
+
+def _recorded_frames(index_path: Path) -> int:
+    try:
+        return len(json.loads(index_path.read_text())["frames"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def _write(path: Path, data: bytes) -> Path:

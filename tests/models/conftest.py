@@ -28,3 +28,12 @@ def _crops(clip, n: int, size: int) -> torch.Tensor:
 def real_pair(data_dir) -> tuple[torch.Tensor, torch.Tensor]:
     """(src, dst): 4 real 64 px BGR frames of each default clip, N,3,64,64 in [0, 1]."""
     return _crops(data_dir / "clips" / "src_woman_a.mp4", 4, 64), _crops(data_dir / "clips" / "dst_woman_b.mp4", 4, 64)
+
+
+
+@pytest.fixture(scope="session")
+def real_faces(src_faces, dst_faces) -> dict:
+    """4 aligned real faces per identity at 64 and 96 px, from the shared extraction fixtures."""
+    from models_helpers import load_faces
+
+    return {size: {"src": load_faces(src_faces, 4, size), "dst": load_faces(dst_faces, 4, size)} for size in (64, 96)}

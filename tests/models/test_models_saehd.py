@@ -16,9 +16,11 @@ SMALL = dict(resolution=64, ae_dims=32, e_dims=16, d_dims=16, d_mask_dims=16)
 
 
 def test_parameter_counts_match_dfl():
-    small = create_model("saehd", archi="df", resolution=64, ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16)
+    with torch.device("meta"):  # shapes only: no memory, no init cost
+        small = create_model("saehd", archi="df", resolution=64, ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16)
+        default = create_model("saehd", archi="df", resolution=128)
     assert small.num_parameters() == 10_114_632
-    assert create_model("saehd", archi="df", resolution=128).num_parameters() == 57_538_432
+    assert default.num_parameters() == 57_538_432
 
 
 def _batch(src, dst):
@@ -36,13 +38,13 @@ ARCHIS = [kind + ("-" + "".join(f) if f else "") for kind in ("df", "liae")
 @pytest.mark.parametrize("archi", ARCHIS)
 def test_every_archi_trains_one_step(archi, real_pair):
     torch.manual_seed(0)
-    src, dst = real_pair
+    src, dst = (t[:2] for t in real_pair)
     model = create_model("saehd", archi=archi, eyes_mouth_prio=True, **SMALL)
     opt = make_optimizer(model.generator_parameters(), model.options)
     out = model(src, dst)
     for t in (out.src_rgb, out.dst_rgb, out.swap_rgb):
-        assert t.shape == (4, 3, 64, 64) and float(t.min()) >= 0 and float(t.max()) <= 1
-    assert out.src_mask.shape == out.dst_mask.shape == out.swap_mask.shape == (4, 1, 64, 64)
+        assert t.shape == (2, 3, 64, 64) and float(t.min()) >= 0 and float(t.max()) <= 1
+    assert out.src_mask.shape == out.dst_mask.shape == out.swap_mask.shape == (2, 1, 64, 64)
     loss, parts = saehd_generator_loss(out, _batch(src, dst), model.options)
     assert torch.isfinite(loss) and loss > 0
     before = [p.detach().clone() for p in model.generator_parameters()]
@@ -51,16 +53,16 @@ def test_every_archi_trains_one_step(archi, real_pair):
     opt.step()
     changed = sum(not torch.equal(b, p) for b, p in zip(before, model.generator_parameters()))
     assert changed == len(before)  # every generator weight got a gradient and moved
-    rgb, mask = model.eval().swap(dst)
-    assert rgb.shape == (4, 3, 64, 64) and mask.shape == (4, 1, 64, 64)
+    with torch.no_grad():
+        rgb, mask = model.eval().swap(dst)
+    assert rgb.shape == (2, 3, 64, 64) and mask.shape == (2, 1, 64, 64)
 
 
 def test_liae_without_random_warp_freezes_inter_ab():
     model = create_model("saehd", archi="liae", random_warp=False, **SMALL)
-    frozen = {id(p) for p in model.inter_AB.parameters()}
-    assert not frozen & {id(p) for p in model.generator_parameters()}
+    assert not {id(p) for p in model.inter_AB.parameters()} & {id(p) for p in model.generator_parameters()}
     model = create_model("saehd", archi="liae", random_warp=True, **SMALL)
-    assert frozen.__class__ and {id(p) for p in model.inter_AB.parameters()} <= {id(p) for p in model.generator_parameters()}
+    assert {id(p) for p in model.inter_AB.parameters()} <= {id(p) for p in model.generator_parameters()}
 
 
 def test_training_reduces_loss_on_real_frames(real_pair):

@@ -1,0 +1,68 @@
+"""`doppel import-dfl DIR OUT` and `doppel export-dfl DIR OUT` (top level: curate owns `faceset`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from doppel.core.errors import DoppelError
+
+
+def _report(result, out: Path, src: Path, verb: str) -> None:
+    typer.echo(f"{verb} {result.converted} faces into {out}" + (f" ({result.kept} already there)" if result.kept else ""))
+    for name, reason in result.refused:
+        typer.echo(f"  refused {name}: {reason}", err=True)
+    if result.refused:
+        name, reason = result.refused[0]
+        raise DoppelError(f"{len(result.refused)} file(s) refused, first: {reason}", src / name,
+                          hint="The other faces were converted; the refused files were left untouched")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import-dfl")
+    def import_dfl_cmd(
+        src: Path = typer.Argument(..., help="Folder of DeepFaceLab aligned faces (JPEG or PNG)."),
+        out: Path = typer.Argument(..., help="Folder for the doppel faces (created)."),
+    ) -> None:
+        """Convert a DeepFaceLab faceset: its pickled metadata is read with a restricted unpickler
+        (plain values and numpy arrays only) and rewritten as doppel's JSON. Images are kept byte for byte."""
+        from doppel.interop.faceset import import_dfl
+
+        _report(import_dfl(src, out), out, src, "imported")
+
+    @app.command("export-dfl")
+    def export_dfl_cmd(
+        src: Path = typer.Argument(..., help="Folder of doppel faces."),
+        out: Path = typer.Argument(..., help="Folder for DeepFaceLab faces (created)."),
+    ) -> None:
+        """Write doppel faces with DeepFaceLab's metadata added, for use in DFL."""
+        from doppel.interop.faceset import export_dfl
+
+        _report(export_dfl(src, out), out, src, "exported")
+
+    @app.command("export-dfm")
+    def export_dfm_cmd(
+        model_dir: Path = typer.Argument(..., help="Trained model folder (model.json + model.safetensors)."),
+        out: Path = typer.Argument(..., help="Output file ending in .dfm."),
+        morph: float = typer.Option(None, "--morph", min=0.0, max=1.0, help="AMP morph factor, fixed in the file."),
+    ) -> None:
+        """Export a model for DeepFaceLive (.dfm: ONNX with in_face:0 -> out_face_mask:0, out_celeb_face:0,
+        out_celeb_face_mask:0, NHWC BGR in [0, 1])."""
+        from doppel.interop.dfm import export_dfm_folder
+
+        typer.echo(f"wrote {export_dfm_folder(model_dir, out, morph=morph)}")
+
+    @app.command("import-faceswap")
+    def import_faceswap_cmd(
+        src: Path = typer.Argument(..., help="Folder of Faceswap PNG faces."),
+        out: Path = typer.Argument(..., help="Folder for the doppel faces (created)."),
+        frames: Path = typer.Option(..., "--frames", help="The source video, or the folder of its frames."),
+        face_type: str = typer.Option("whole-face", "--face-type", help="Face type of the new crops."),
+        size: int = typer.Option(512, "--size", min=32, max=4096, help="Side of the new crops, pixels."),
+    ) -> None:
+        """Convert Faceswap faces: the PNG header is read as Python literals (no pickle) and each face is
+        re-cut from its original frame with doppel's aligner, using Faceswap's landmarks."""
+        from doppel.interop.faceswap import import_faceswap
+
+        _report(import_faceswap(src, out, frames, face_type=face_type, size=size), out, src, "imported")

@@ -1,0 +1,153 @@
+"""Training monitor: reads what `doppel train` writes (status.json, history.csv, previews/latest.png)
+and steers it through its request files (STOP, SAVE, BACKUP), so it works the same for a run the
+studio started and for one started in a terminal. Can start `doppel train` as its own process."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from doppel.studio.forms import describe
+from doppel.studio.http import HttpError, Request, Response
+from doppel.studio.paths import inside
+
+JOB = "train"
+REQUESTS = {"stop": "STOP", "save": "SAVE", "backup": "BACKUP"}
+MAX_POINTS = 400
+
+
+def _model_dir(studio, rel: str | None) -> Path:
+    return inside(studio.root, rel or "model")
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _history(folder: Path) -> dict:
+    """Iteration, loss and validation loss, thinned to at most MAX_POINTS (averaged, not dropped)."""
+    from doppel.train.history import HISTORY_CSV, History
+
+    if not (folder / HISTORY_CSV).is_file():
+        return {"iteration": [], "loss": [], "val_loss": []}
+    h = History(folder)
+    out = {}
+    for name in ("loss", "val_loss"):
+        x, y = h.column(name)
+        step = max(1, math.ceil(len(y) / MAX_POINTS))
+        out[name] = [[x[i + step - 1 if i + step - 1 < len(x) else -1], sum(y[i : i + step]) / len(y[i : i + step])] for i in range(0, len(y), step)]
+    return out
+
+
+def _options(folder: Path) -> dict | None:
+    """The model's options with their metadata; the studio lets the user change the non-fixed ones."""
+    path = folder / "model.json"
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        from doppel.models.registry import model_options
+
+        return {"model_type": info["name"], "fields": describe(model_options(info["name"]), info.get("options", {}))}
+    except Exception as e:  # a model type this doppel does not know: show the file, not a crash
+        return {"model_type": None, "error": str(e), "fields": []}
+
+
+def status(studio, req: Request) -> dict:
+    folder = _model_dir(studio, req.query.get("model"))
+    st_path = folder / "status.json"
+    st = None
+    if st_path.is_file():
+        try:
+            st = json.loads(st_path.read_text())
+        except ValueError:
+            st = None  # being replaced right now (atomic rename on most systems, but not all)
+    if st is not None:
+        st["alive"] = st.get("state") == "training" and _alive(st.get("pid"))
+    job = studio.jobs.get(JOB)
+    return {
+        "model": folder.relative_to(studio.root).as_posix(),
+        "status": st,
+        "history": _history(folder),
+        "options": _options(folder),
+        "preview": (folder / "previews" / "latest.png").is_file(),
+        "job": job.describe() if job else None,
+        "pending": [k for k, f in REQUESTS.items() if (folder / f).exists()],
+    }
+
+
+def preview(studio, req: Request) -> Response:
+    path = _model_dir(studio, req.query.get("model")) / "previews" / "latest.png"
+    if not path.is_file():
+        raise HttpError(404, "no preview yet")
+    return Response(path.read_bytes(), "image/png", headers={"Cache-Control": "no-cache"})
+
+
+def request(studio, req: Request) -> dict:
+    """Ask the running trainer to stop, save or back up (it removes the file once done)."""
+    body = req.json()
+    what = body.get("what")
+    if what not in REQUESTS:
+        raise HttpError(400, "what must be stop, save or backup")
+    folder = _model_dir(studio, body.get("model"))
+    if not folder.is_dir():
+        raise HttpError(404, "model folder not found")
+    (folder / REQUESTS[what]).touch()
+    return {"requested": what}
+
+
+def start(studio, req: Request) -> dict:
+    """Start `doppel train` on the workspace's facesets with the given options (flags)."""
+    body = req.json()
+    ws = studio.workspace
+    folder = _model_dir(studio, body.get("model"))
+    src = inside(studio.root, body.get("src") or ws.src_aligned.relative_to(studio.root).as_posix())
+    dst = inside(studio.root, body.get("dst") or ws.dst_aligned.relative_to(studio.root).as_posix())
+    args = ["train", "--src", str(src), "--dst", str(dst), "--model", str(folder)]
+    if body.get("model_type"):
+        args += ["--model-type", str(body["model_type"])]
+    for name, value in (body.get("options") or {}).items():
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise HttpError(400, f"bad option name {name!r}")
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else f"--no-{name.replace('_', '-')}")
+        elif isinstance(value, (int, float, str)):
+            args += [flag, str(value)]
+        else:
+            raise HttpError(400, f"bad value for {name}")
+    st = status(studio, req)["status"]
+    if st and st.get("alive"):
+        raise HttpError(409, "this model is already training: stop it first")
+    folder.mkdir(parents=True, exist_ok=True)
+    job = studio.jobs.start_process(JOB, args, folder / "studio-train.log", studio.root)
+    return {"started": True, "pid": job.process.pid, "args": args}
+
+
+def fields(studio, req: Request) -> dict:
+    """Option forms: the run options, and the model options of a model type (for a new model)."""
+    from doppel.models.registry import available_models, model_options
+    from doppel.train.config import RunOptions
+
+    model_type = req.arg("type", "saehd")
+    return {
+        "models": available_models(),
+        "model_type": model_type,
+        "model_fields": describe(model_options(model_type)),
+        "run_fields": describe(RunOptions),
+    }
+
+
+ROUTES = {
+    ("GET", "/api/train/fields"): fields,
+    ("GET", "/api/train/status"): status,
+    ("GET", "/api/train/preview"): preview,
+    ("POST", "/api/train/request"): request,
+    ("POST", "/api/train/start"): start,
+}
