@@ -57,6 +57,17 @@ def main() -> None:
             base = base or dt
             print(f"sort {name:<12} {n / dt:8.1f} faces/s  ({dt / base:.2f}x the time of blur)")
 
+        # hist / absdiff / identity chains at scale: distances one row at a time, O(N^2) time, O(N) memory
+        from doppel.curate import metrics
+
+        rng = np.random.default_rng(0)
+        times = {}
+        for size in (2500, 5000):
+            h = rng.random((size, 192), np.float32)
+            h = np.sqrt(h / h.reshape(size, 3, 64).sum(2).repeat(64, 1))
+            _, times[size] = _timed(lambda: metrics.nearest_chain(h, metrics.bhattacharyya))
+        print(f"hist chain: 2500 faces {times[2500]:.2f} s, 5000 faces {times[5000]:.2f} s ({times[5000] / times[2500]:.1f}x for 2x the faces)")
+
         # identity filter on photos of 8 people, one reference photo each, padded tight crops
         padded = work / "bbt_padded"
         padded.mkdir()

@@ -59,17 +59,18 @@ def motion_sharpness(image: np.ndarray, mask: np.ndarray) -> float:
 
 
 def histogram(image: np.ndarray, mask: np.ndarray, bins: int = 64) -> np.ndarray:
-    """Concatenated per-channel colour histogram of the face, each channel summing to 1."""
+    """Square root of the per-channel colour histograms of the face (each channel summing to 1
+    before the root): the form in which Bhattacharyya distances are one matrix product."""
     image, mask = _work(image, mask)
     m = mask.astype(np.uint8)
     chans = [cv2.calcHist([image], [c], m, [bins], [0, 256]).ravel() for c in range(image.shape[2])]
-    return np.concatenate([h / max(h.sum(), 1.0) for h in chans]).astype(np.float32)
+    return np.sqrt(np.concatenate([h / max(h.sum(), 1.0) for h in chans])).astype(np.float32)
 
 
 def bhattacharyya(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Bhattacharyya distances (0 = identical) between rows of per-channel histograms a and b."""
+    """Bhattacharyya distances (0 = identical) between rows of root histograms a and b (see `histogram`)."""
     channels = 3
-    coeff = np.sqrt(np.asarray(a, np.float32)) @ np.sqrt(np.asarray(b, np.float32)).T / channels
+    coeff = np.asarray(a, np.float32) @ np.asarray(b, np.float32).T / channels
     return np.sqrt(np.clip(1.0 - coeff, 0.0, 1.0))
 
 
@@ -117,13 +118,17 @@ def nearest_chain(vectors: np.ndarray, pairwise, start: int = 0) -> list[int]:
     n = len(vectors)
     if n == 0:
         return []
-    order = [start]
-    visited = np.zeros(n, bool)
-    visited[start] = True
-    for _ in range(n - 1):
-        row = pairwise(vectors[order[-1] : order[-1] + 1], vectors)[0]
-        row[visited] = np.inf
-        nxt = int(np.argmin(row))
-        order.append(nxt)
-        visited[nxt] = True
+    work = np.array(vectors, np.float32, copy=True)  # unvisited rows are kept in work[:m]
+    ids = np.arange(n)
+    order = []
+    current = start
+    m = n
+    while True:
+        order.append(int(ids[current]))
+        m -= 1  # move the visited row past the end of the live block (a swap, no copy)
+        work[[current, m]] = work[[m, current]]
+        ids[[current, m]] = ids[[m, current]]
+        if m == 0:
+            break
+        current = int(np.argmin(pairwise(work[m : m + 1], work[:m])[0]))
     return order

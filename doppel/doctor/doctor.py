@@ -16,7 +16,7 @@ from doppel.core.errors import DoppelError
 from doppel.doctor import estimate
 from doppel.doctor.fit import StepTiming, largest_fitting, resolutions_for, step_cost, time_config
 from doppel.doctor.hardware import Machine, describe_machine
-from doppel.evaluate._flags import field as option
+from doppel.doctor.options import DoctorOptions
 
 BATCHES = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 # CPU-sized configurations, smallest first: a small SAEHD, then DFL's model for weak machines.
@@ -29,21 +29,6 @@ CPU_CONFIGS = (
 CPU_PROBE = (CPU_CONFIGS[0][0], CPU_CONFIGS[0][1], 2)
 CPU_MAX_SECONDS_PER_ITER = 3.0  # the largest CPU config predicted under this is recommended
 MIN_RAM_GB = 16
-
-
-@dataclass(frozen=True)
-class DoctorOptions:
-    model_type: str = option("saehd", "Model type to size for this machine (see 'doppel train --help').")
-    resolution: int = option(0, "Resolution you want (0 = the model's default).", min=0, max=640)
-    batch: int = option(0, "Batch size you want (0 = the model's default).", min=0, max=512)
-    iterations: int = option(100_000, "Training iterations to estimate time and cost for.", min=1)
-    price: float = option(0.0, "Cloud price per GPU-hour, e.g. 2.48 (0 = no cost line).", min=0.0)
-    src_faces: int = option(3000, "Source faces you expect (for the disk estimate).", min=0)
-    dst_frames: int = option(3000, "Destination frames you expect (for the disk estimate).", min=0)
-    frame_width: int = option(1920, "Destination frame width (for the disk estimate).", min=1)
-    frame_height: int = option(1080, "Destination frame height (for the disk estimate).", min=1)
-    device: str = option("auto", "Device to test: auto, cpu, cuda, cuda:N.")
-    timing_iterations: int = option(3, "Training steps timed per configuration.", min=1, max=50)
 
 
 @dataclass
@@ -195,26 +180,28 @@ def _size_for_gpu(report: DoctorReport, device: torch.device, resolution: int, b
             fits_cache[(res, b)] = _trial(report, status, model, device, b, iterations=1, **opts)
         return fits_cache[(res, b)].fits
 
-    requested_ok = fits(resolution if not fixed_res else res_list[0], batch)
-    best_res = largest_fitting(res_list, lambda r: fits(r, batch))
+    if fixed_res:
+        resolution = res_list[0]
+    requested_ok = fits(resolution, batch)
+    best_res = largest_fitting(res_list, lambda r: fits(r, batch))  # at the batch asked for
     if best_res is None:
         best_res = largest_fitting(res_list, lambda r: fits(r, 1))
         if best_res is None:
             report.warnings.append(f"this GPU cannot train {model} even at resolution {res_list[0]} batch 1; use a smaller model (quick96) or the CPU")
             return
-    chosen_res = resolution if requested_ok and not fixed_res else best_res
+    chosen_res = resolution if requested_ok else best_res
     best_batch = largest_fitting(list(BATCHES), lambda b: fits(chosen_res, b)) or 1
+    run_batch = batch if fits(chosen_res, batch) else best_batch
     if not requested_ok:
         report.warnings.append(
-            f"this GPU cannot fit res {resolution} at batch {batch}; suggested: --resolution {best_res} --batch-size {batch}"
-            + (f", or --resolution {chosen_res} --batch-size {best_batch}" if best_batch != batch else "")
+            f"this GPU cannot fit res {resolution} at batch {batch}; suggested: --resolution {chosen_res} --batch-size {run_batch}"
+            + (f" (up to --batch-size {best_batch})" if best_batch > run_batch else "")
         )
     else:
         report.notes.append(
             f"largest that fits: resolution {best_res} at batch {batch}; batch {best_batch} at resolution {chosen_res}"
         )
     # Time the suggestion properly: the user's batch when it fits, else the largest that does.
-    run_batch = batch if fits(chosen_res, batch) else best_batch
     opts = {} if fixed_res else {"resolution": chosen_res}
     timed = _trial(report, status, model, device, run_batch, iterations=o.timing_iterations, warmup=2, **opts)
     if timed.fits:

@@ -18,7 +18,7 @@ import numpy as np
 from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
 from doppel.evaluate import measures
-from doppel.evaluate._flags import field
+from doppel.evaluate.flags import field
 from doppel.media.reader import TruncatedVideoError, read_frames
 
 
@@ -117,6 +117,38 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+TEMPORAL_RUN = 3  # consecutive frames analysed from each sampled frame: enough for a second difference
+
+
+@dataclass
+class _Temporal:
+    """Runs of consecutive frames where both faces were found: landmarks and mean face colours."""
+
+    dst_lms: list = dc_field(default_factory=list)
+    res_lms: list = dc_field(default_factory=list)
+    dst_cols: list = dc_field(default_factory=list)
+    res_cols: list = dc_field(default_factory=list)
+
+    def new_run(self) -> None:
+        for runs in (self.dst_lms, self.res_lms, self.dst_cols, self.res_cols):
+            if not runs or runs[-1]:
+                runs.append([])
+
+    def add(self, d_frame, r_frame, d_face, r_face) -> None:
+        from doppel.masks.landmarks import face_hull_mask
+
+        if d_face is None or r_face is None:  # continuity broken
+            self.new_run()
+            return
+        if not self.dst_lms:
+            self.new_run()
+        shape = d_frame.image.shape[:2]
+        self.dst_lms[-1].append(d_face.landmarks68)
+        self.res_lms[-1].append(r_face.landmarks68)
+        self.dst_cols[-1].append(measures.mean_face_colour(d_frame.image, face_hull_mask(d_face.landmarks68, shape)))
+        self.res_cols[-1].append(measures.mean_face_colour(r_frame.image, face_hull_mask(r_face.landmarks68, shape)))
+
+
 def evaluate(
     src: str | Path,
     dst: str | Path,
@@ -124,15 +156,20 @@ def evaluate(
     options: EvaluateOptions | None = None,
     progress: bool = False,
 ) -> EvaluateReport:
-    """Score `result` (a video, frame folder or image) against the destination `dst` and the source faceset `src`."""
+    """Score `result` (a video, frame folder or image) against the destination `dst` and the source faceset `src`.
+
+    One frame in `every_n` gets every measure; it and the next frames (TEMPORAL_RUN in all) give the
+    frame-to-frame jitter, with the faces tracked rather than detected again.
+    """
     from doppel.faces.landmarks import FaceAnalyzer
     from doppel.identity import embed_image
 
     options = options or EvaluateOptions()
     if options.every_n < 1:
         raise DoppelError("--every-n must be 1 or more")
-    dst_iter = read_frames(dst, every_n=options.every_n)
-    res_iter = read_frames(result, every_n=options.every_n)
+    every = options.every_n
+    dst_iter = read_frames(dst)
+    res_iter = read_frames(result)
     first = (next(dst_iter, None), next(res_iter, None))
     for frame, path in zip(first, (dst, result)):
         if frame is None:
@@ -141,7 +178,7 @@ def evaluate(
     src_mean = source_identity(src, options.max_src_faces, progress)
 
     frames: list[FrameScore] = []
-    dst_lms, res_lms, dst_cols, res_cols = [], [], [], []
+    temporal = _Temporal()
     warnings: list[str] = []
     truncated = False
     bar = None
@@ -151,12 +188,14 @@ def evaluate(
         bar = Progress(transient=True)
         bar.start()
         total = _frame_count(dst, result)
-        total = total and -(-total // options.every_n)
-        task = bar.add_task("evaluating frames", total=min(filter(None, (total, options.max_frames)), default=None))
+        if total and options.max_frames:
+            total = min(total, options.max_frames * every)
+        task = bar.add_task("evaluating frames", total=total)
     try:
         with FaceAnalyzer(options.detector) as analyzer:
             pairs = itertools.chain([first], zip(dst_iter, res_iter))
-            while not options.max_frames or len(frames) < options.max_frames:
+            faces = (None, None)
+            while True:
                 try:
                     d_frame, r_frame = next(pairs)
                 except StopIteration:
@@ -165,10 +204,25 @@ def evaluate(
                     warnings.append(e.one_line())
                     truncated = True
                     break
-                _check_same_size(d_frame, r_frame, result)
-                frames.append(_score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols))
                 if bar:
                     bar.advance(task)
+                phase = d_frame.index % every
+                if phase == 0:
+                    if options.max_frames and len(frames) >= options.max_frames:
+                        break
+                    _check_same_size(d_frame, r_frame, result)
+                    score, faces = _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame)
+                    frames.append(score)
+                    # Re-measure this frame the way the next ones are measured, so a run's points
+                    # all come from the same kind of crop (mixing crops would read as jitter).
+                    faces = (_follow(analyzer, d_frame.image, faces[0]), _follow(analyzer, r_frame.image, faces[1]))
+                    if every >= TEMPORAL_RUN:
+                        temporal.new_run()
+                elif every < TEMPORAL_RUN or phase < TEMPORAL_RUN:
+                    faces = (_follow(analyzer, d_frame.image, faces[0]), _follow(analyzer, r_frame.image, faces[1]))
+                else:
+                    continue  # decoded only
+                temporal.add(d_frame, r_frame, *faces)
     finally:
         if bar:
             bar.stop()
@@ -181,8 +235,24 @@ def evaluate(
             warnings.append("the destination has more frames than the result; only the shared ones were scored")
 
     report = EvaluateReport(str(src), str(dst), str(result), options, frames, warnings=warnings)
-    report.summary = _summarise(frames, dst_lms, res_lms, dst_cols, res_cols)
+    report.summary = _summarise(frames, temporal)
     return report
+
+
+def _follow(analyzer, image, previous):
+    """The face in the next frame: the still-image mesh re-run around the previous face (fast, and
+    stateless, so the tool adds no smoothing or memory of its own), else detected afresh."""
+    from doppel.faces.landmarks import CROP_SCALE, Face
+    from doppel.faces.mesh68 import mesh_to_68
+
+    if previous is None:
+        return None
+    x0, y0, x1, y1 = previous.mesh_box
+    side = max(x1 - x0, y1 - y0) * 1.25 * CROP_SCALE  # as the analyser's own tracking crop
+    mesh = analyzer.mesh_in_crop(image, ((x0 + x1) / 2, (y0 + y1) / 2), side, previous.roll)
+    if mesh is not None:
+        return Face(previous.box, previous.score, mesh, mesh_to_68(mesh), previous.pose, previous.detector)
+    return _main_face(analyzer.analyze(image), previous.landmarks68.mean(0))
 
 
 def _frame_count(*paths) -> int | None:
@@ -211,20 +281,17 @@ def _check_same_size(d_frame, r_frame, result) -> None:
         )
 
 
-def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res_lms, dst_cols, res_cols) -> FrameScore:
-    from doppel.masks.landmarks import face_hull_mask
-
+def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame) -> tuple[FrameScore, tuple]:
     d_face = _main_face(analyzer.analyze(d_frame.image))
     r_face = _main_face(analyzer.analyze(r_frame.image), None if d_face is None else d_face.landmarks68.mean(0))
     score = FrameScore(d_frame.index, d_face is not None, r_face is not None)
     if d_face is None:
-        return score
-    shape = d_frame.image.shape[:2]
-    outside = measures.outside_face_mask(d_face.landmarks68, shape)
+        return score, (d_face, r_face)
+    outside = measures.outside_face_mask(d_face.landmarks68, d_frame.image.shape[:2])
     score.psnr_outside = measures.masked_psnr(r_frame.image, d_frame.image, outside)
     score.ssim_outside = measures.masked_ssim(r_frame.image, d_frame.image, outside)
     if r_face is None:
-        return score
+        return score, (d_face, r_face)
     d_vec = embed_image(d_frame.image, d_face.landmarks68)
     r_vec = embed_image(r_frame.image, r_face.landmarks68)
     if d_vec is not None and r_vec is not None:
@@ -237,18 +304,15 @@ def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame, dst_lms, res
         (rp.yaw, rp.pitch, rp.roll), (dp.yaw, dp.pitch, dp.roll)
     )
     score.expression_error = measures.expression_error(r_face.landmarks68, d_face.landmarks68)
-    dst_lms.append(d_face.landmarks68)
-    res_lms.append(r_face.landmarks68)
-    dst_cols.append(measures.mean_face_colour(d_frame.image, face_hull_mask(d_face.landmarks68, shape)))
-    res_cols.append(measures.mean_face_colour(r_frame.image, face_hull_mask(r_face.landmarks68, shape)))
-    return score
+    return score, (d_face, r_face)
 
 
-def _summarise(frames: list[FrameScore], dst_lms, res_lms, dst_cols, res_cols) -> dict:
+def _summarise(frames: list[FrameScore], temporal: _Temporal) -> dict:
     with_dst = [f for f in frames if f.dst_face]
     scored = [f for f in with_dst if f.toward_src is not None]
-    lm_jitter_r, lm_jitter_d = measures.landmark_jitter(res_lms), measures.landmark_jitter(dst_lms)
-    col_r, col_d = measures.colour_flicker(res_cols), measures.colour_flicker(dst_cols)
+    t = temporal
+    lm_jitter_r, lm_jitter_d = measures.landmark_jitter(t.res_lms), measures.landmark_jitter(t.dst_lms)
+    col_r, col_d = measures.colour_flicker(t.res_cols), measures.colour_flicker(t.dst_cols)
 
     def ratio(a, b):
         return None if a is None or b is None or b <= 0 else a / b

@@ -110,15 +110,27 @@ def pose_error(result_pose: tuple[float, float, float], dst_pose: tuple[float, f
     return tuple(float(v) for v in diff)
 
 
-def landmark_jitter(landmarks_seq: list[np.ndarray]) -> float | None:
+def _runs(seq_or_runs) -> list[list]:
+    """Accept one sequence of consecutive frames, or a list of such runs."""
+    items = list(seq_or_runs)
+    if items and isinstance(items[0], (list, tuple)):
+        return [list(r) for r in items]
+    return [items]
+
+
+def landmark_jitter(landmarks) -> float | None:
     """Frame-to-frame shake of landmarks: mean size of the second difference (acceleration) of each
-    point, in inter-ocular units. Smooth head motion scores low; a swap that trembles scores high."""
-    if len(landmarks_seq) < 3:
-        return None
-    lm = np.stack([np.asarray(x, np.float64).reshape(68, 2) for x in landmarks_seq])
-    scale = np.array([interocular(x) for x in lm])[1:-1, None]
-    accel = np.linalg.norm(lm[2:] - 2 * lm[1:-1] + lm[:-2], axis=-1)
-    return float((accel / np.maximum(scale, 1e-6)).mean())
+    point over consecutive frames, in inter-ocular units. Smooth head motion scores low; a swap that
+    trembles scores high. `landmarks`: one run of consecutive frames' 68x2 points, or a list of runs."""
+    values = []
+    for run in _runs(landmarks):
+        if len(run) < 3:
+            continue
+        lm = np.stack([np.asarray(x, np.float64).reshape(68, 2) for x in run])
+        scale = np.array([interocular(x) for x in lm])[1:-1, None]
+        accel = np.linalg.norm(lm[2:] - 2 * lm[1:-1] + lm[:-2], axis=-1)
+        values.append((accel / np.maximum(scale, 1e-6)).ravel())
+    return float(np.concatenate(values).mean()) if values else None
 
 
 def mean_face_colour(frame_bgr: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -129,13 +141,17 @@ def mean_face_colour(frame_bgr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return frame_bgr[m].reshape(-1, 3).astype(np.float64).mean(0)
 
 
-def colour_flicker(colours: list[np.ndarray]) -> float | None:
+def colour_flicker(colours) -> float | None:
     """Frame-to-frame colour flicker: mean absolute second difference of the face's mean colour
-    (0-255 levels). A steady grade scores low even while the light changes slowly."""
-    if len(colours) < 3:
-        return None
-    c = np.stack([np.asarray(x, np.float64) for x in colours])
-    return float(np.abs(c[2:] - 2 * c[1:-1] + c[:-2]).mean())
+    (0-255 levels) over consecutive frames. A steady grade scores low even while the light changes
+    slowly. `colours`: one run of consecutive frames' mean BGR, or a list of runs."""
+    values = []
+    for run in _runs(colours):
+        if len(run) < 3:
+            continue
+        c = np.stack([np.asarray(x, np.float64) for x in run])
+        values.append(np.abs(c[2:] - 2 * c[1:-1] + c[:-2]).ravel())
+    return float(np.concatenate(values).mean()) if values else None
 
 
 def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray, cap: float = PSNR_CAP_DB) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_face
 from doppel.evaluate import face_traits
-from doppel.evaluate._flags import field as option
+from doppel.evaluate.flags import field as option
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,16 @@ def _pose_detail(v: FaceTraits, src: list[FaceTraits]) -> str:
     src_pitch = np.array([s.pitch for s in src])
     if abs(v.yaw - np.clip(v.yaw, src_yaw.min(), src_yaw.max())) >= abs(v.pitch - np.clip(v.pitch, src_pitch.min(), src_pitch.max())):
         return f"{_yaw_words(v.yaw)} {abs(v.yaw):.0f}°"
-    return f"{'looking down' if v.pitch > np.median(src_pitch) else 'looking up'} (pitch {v.pitch:.0f}°)"
+    # doppel's pose: pitch > 0 when the face looks up
+    return f"{'looking up' if v.pitch > np.median(src_pitch) else 'looking down'} (pitch {v.pitch:.0f}°)"
 
 
-def _expression_detail(v: FaceTraits, near: list[FaceTraits]) -> str:
+def _expression_detail(v: FaceTraits, near: list[FaceTraits], options: PairCheckOptions) -> str:
     eyes = np.array([s.eye for s in near])
     mouths = np.array([s.mouth for s in near])
     eye_off = (v.eye - np.clip(v.eye, eyes.min(), eyes.max()))
     mouth_off = (v.mouth - np.clip(v.mouth, mouths.min(), mouths.max()))
-    if abs(eye_off) / 0.08 >= abs(mouth_off) / 0.15:
+    if abs(eye_off) / options.eye_tolerance >= abs(mouth_off) / options.mouth_tolerance:
         return "closed eyes" if eye_off < 0 else "wide-open eyes"
     return "open mouth" if mouth_off > 0 else "closed mouth"
 
@@ -255,7 +256,7 @@ def pair_check(
             best = int(np.argmin(pose_d))
         elif not expr_ok.any():
             near = [src[i] for i in np.flatnonzero(pose_ok)]
-            reason, detail = "expression", _expression_detail(t, near)
+            reason, detail = "expression", _expression_detail(t, near, options)
             best = int(np.flatnonzero(pose_ok)[np.argmin(expr_d[pose_ok])])
         else:
             near = [src[i] for i in np.flatnonzero(expr_ok)]

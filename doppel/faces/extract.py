@@ -12,7 +12,7 @@ import json
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,7 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
 
     if truncated is not None:
         raise truncated
-    if state.faces_total == 0 and not done_has_faces(index):
+    if state.faces_total == 0 and not _done_has_faces(index):
         raise DoppelError(
             f"no face found in any of the {state.frames_seen} frames",
             src,
@@ -99,7 +99,7 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
                          out / ALIGNMENTS_NAME if index else None, truncated is None and not state.stopped_early)
 
 
-def done_has_faces(index: Alignments | None) -> bool:
+def _done_has_faces(index: Alignments | None) -> bool:
     return bool(index) and any(f.faces for f in index.frames)
 
 
@@ -139,8 +139,6 @@ def _process(src, video, done, options, info, analyzer, writer, bar, state) -> N
 
 
 def _smoothed(face: Face, mesh: np.ndarray) -> Face:
-    from dataclasses import replace
-
     return replace(face, mesh=mesh, landmarks68=mesh_to_68(mesh), pose=estimate_pose(mesh))
 
 

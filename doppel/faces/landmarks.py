@@ -119,9 +119,16 @@ class FaceAnalyzer:
         if tiles:
             dets = _merge(dets + _tile_detections(self.detector, image))
         faces = self._faces_from(image, dets, 0.0)
+        if faces:
+            return faces
+        # A face that fills the whole image (a tight crop) is too big for the detector: add a margin.
+        h, w = image.shape[:2]
+        pad = max(h, w) // 2
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT)
+        shift = np.array([[1, 0, -pad], [0, 1, -pad]], np.float64)
+        faces = self._faces_from(image, [_map_detection(d, shift) for d in self.detector.detect(padded)], 0.0)
         if faces or not self.rotation_retry:
             return faces
-        h, w = image.shape[:2]
         for code, angle in ROTATIONS:
             back = _rotated_to_frame(code, w, h)
             dets = [_map_detection(d, back) for d in self.detector.detect(cv2.rotate(image, code))]
@@ -141,7 +148,7 @@ class FaceAnalyzer:
             side = max(x1 - x0, y1 - y0) * 1.25  # a mesh box is smaller than a detector box
             det = Detection(_square((x0 + x1) / 2, (y0 + y1) / 2, side), prev.score)
             face = self._mesh_face(image, det, prev.roll, prev.detector, tracker)
-            if face is None:
+            if face is None or not _plausible_step(prev, face):
                 return None
             faces.append(face)
         return faces
@@ -154,7 +161,7 @@ class FaceAnalyzer:
         faces: list[Face] = []
         for det in dets:
             face = self._mesh_face(image, det, _eye_angle(det, angle), self.detector.name)
-            if face is None or any(_same_face(face, f) for f in faces):
+            if face is None or not _fits_box(face, det) or any(_same_face(face, f) for f in faces):
                 continue
             faces.append(face)
             if self.max_faces and len(faces) >= self.max_faces:
@@ -253,6 +260,24 @@ def _map_detection(det: Detection, affine: np.ndarray) -> Detection:
     lo, hi = corners.min(0), corners.max(0)
     points = None if det.points is None else (det.points @ affine[:, :2].T + affine[:, 2]).astype(np.float32)
     return Detection((lo[0], lo[1], hi[0], hi[1]), det.score, points)
+
+
+def _fits_box(face: Face, det: Detection) -> bool:
+    """The 68 points must sit on the detected face: a mesh fitted to hair or a profile is off-centre."""
+    lm = face.landmarks68
+    cx, cy = lm.mean(0)
+    x0, y0, x1, y1 = det.box
+    side = max(float(np.ptp(lm[:, 0])), float(np.ptp(lm[:, 1])))
+    return x0 <= cx <= x1 and y0 <= cy <= y1 and 0.4 < side / max(det.size, 1.0) < 2.5
+
+
+def _plausible_step(prev: Face, face: Face) -> bool:
+    """A tracked face cannot halve, double or jump a face width in one frame: that is drift, not motion."""
+    px0, py0, px1, py1 = prev.mesh_box
+    x0, y0, x1, y1 = face.mesh_box
+    prev_side, side = max(px1 - px0, py1 - py0, 1.0), max(x1 - x0, y1 - y0, 1.0)
+    jump = np.hypot((x0 + x1 - px0 - px1) / 2, (y0 + y1 - py0 - py1) / 2)
+    return 0.6 < side / prev_side < 1.6 and jump < prev_side
 
 
 def _same_face(a: Face, b: Face) -> bool:

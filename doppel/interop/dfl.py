@@ -168,7 +168,7 @@ def _polygons(seg) -> list[dict] | None:
 def _mask_png_b64(buf) -> str | None:
     if buf is None:
         return None
-    raw = np.frombuffer(bytes(np.asarray(buf, np.uint8).tobytes()) if isinstance(buf, np.ndarray) else bytes(buf), np.uint8)
+    raw = np.asarray(buf, np.uint8).ravel() if isinstance(buf, np.ndarray) else np.frombuffer(bytes(buf), np.uint8)
     mask = cv2.imdecode(raw, cv2.IMREAD_GRAYSCALE)
     if mask is None:
         return None
@@ -176,7 +176,7 @@ def _mask_png_b64(buf) -> str | None:
     return base64.b64encode(png.tobytes()).decode("ascii") if ok else None
 
 
-def _pose_from_2d(landmarks68: np.ndarray, width: int, height: int) -> Pose:
+def pose_from_2d(landmarks68: np.ndarray, width: int, height: int) -> Pose:
     """Rough head pose from 2D landmarks (DFL stores no 3D points): PnP against doppel's mean face."""
     try:
         from doppel.faces.pose import POSE_POINTS, mean_face_3d, rotation_to_pose
@@ -219,7 +219,7 @@ def dfl_to_meta(d: dict, image_size: int, path: Path) -> FaceMeta:
         landmarks=landmarks.astype(np.float32),
         source_landmarks=source_landmarks.astype(np.float32),
         face_to_source=face_to_source,
-        pose=_pose_from_2d(source_landmarks, width, height),
+        pose=pose_from_2d(source_landmarks, width, height),
         detector="deepfacelab",
         xseg_polygons=_polygons(d.get("seg_ie_polys")),
         xseg_mask=_mask_png_b64(d.get("xseg_mask")),

@@ -25,7 +25,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import list_images, read_image, write_face
 from doppel.core.metadata import FaceMeta, SourceInfo
-from doppel.interop.dfl import _pose_from_2d
+from doppel.interop.dfl import pose_from_2d
 from doppel.media.progress import progress_bar
 from doppel.media.reader import is_video, read_frames
 
@@ -103,7 +103,7 @@ def _write(face: FaceswapFace, frame: np.ndarray, frame_index: int, timestamp, o
         landmarks=transform_points(face.landmarks, to_face),
         source_landmarks=face.landmarks.astype(np.float32),
         face_to_source=invert(to_face),
-        pose=_pose_from_2d(face.landmarks, w, h),
+        pose=pose_from_2d(face.landmarks, w, h),
         detector="faceswap",
         original_name=face.path.name,
     )

@@ -108,7 +108,7 @@ def train_xseg(
         raise DoppelError(
             "no labelled faces (XSeg polygons) in these folders",
             dirs[0],
-            hint="Label a few faces in 'doppel studio' (XSeg tab) or import labels first",
+            hint="Label a few faces in 'doppel studio' (XSeg tab), or start from 'doppel xseg label DIR'",
         )
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / STOP_FILE).unlink(missing_ok=True)

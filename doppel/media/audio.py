@@ -13,7 +13,6 @@ from pathlib import Path
 import av
 
 from doppel.core.errors import DoppelError
-from doppel.media.reader import open_container
 
 # Audio codecs each container takes as-is; anything else is re-encoded to AAC.
 COPYABLE = {
@@ -31,9 +30,12 @@ class AudioCarrier:
         self.reference = Path(reference)
         self.start = float(start)
         self.end: float | None = None
-        self._in = open_container(self.reference) if self.reference.exists() else None
-        if self._in is None:
+        if not self.reference.is_file():
             raise DoppelError("audio reference not found", self.reference)
+        try:  # a video or an audio-only file (.wav, .m4a, ...)
+            self._in = av.open(str(self.reference))
+        except (av.error.FFmpegError, OSError) as e:
+            raise DoppelError(f"not a readable audio/video file ({e})", self.reference) from e
         if len(self._in.streams.audio) <= track:
             self._in.close()
             self._in = None
@@ -52,6 +54,7 @@ class AudioCarrier:
             # AAC wants a named layout; an unnamed "2 channels" is refused, so mono stays mono, all else is stereo
             layout = "mono" if src.codec_context.channels == 1 else "stereo"
             self.stream = output.add_stream("aac", rate=src.codec_context.sample_rate or 48000, layout=layout)
+            self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.stream.rate)
         self._packets = self._in.demux(src)
         self._pending: av.Packet | None = None
         self._done = False
@@ -61,7 +64,7 @@ class AudioCarrier:
         return None if pts is None else float(pts * tb) - self._zero - self.start
 
     def feed(self, output: av.container.OutputContainer, until: float, end: float | None = None) -> None:
-        """Mux reference audio whose midpoint is before `until` (and before `end`, the video's end)."""
+        """Mux reference audio up to output time `until`; `end` (the video's end) is given on the last call."""
         if self.stream is None or self._done:
             return
         while True:
@@ -74,32 +77,46 @@ class AudioCarrier:
             if t is None:
                 continue
             dur = float(packet.duration * packet.time_base) if packet.duration else 0.0
-            mid = t + dur / 2
-            if end is not None and mid >= end:
+            # Copied packets cannot be cut: keep those whose midpoint is inside. Re-encoded audio is cut
+            # to the sample, so a packet is only taken once it fits before `until`.
+            point = t + dur / 2 if self.copy else t
+            if end is not None and point >= end:
                 self._done = True
                 break
-            if mid >= until:
+            if (point if self.copy else t + dur) >= until:
                 self._pending = packet
                 break
-            if t < -0.001:
-                continue  # starts before the output does: drop it rather than shift the audio
-            self._mux(output, packet, t, dur)
+            if self.copy:
+                if t >= -0.001:  # a packet starting before the output is dropped rather than shifted
+                    self._copy(output, packet)
+            elif t + dur > 0:
+                self._transcode(output, packet, t, end)
+            self.last_end = max(self.last_end, min(t + dur, end) if end is not None else t + dur)
 
-    def _mux(self, output, packet: av.Packet, t: float, dur: float) -> None:
-        if self.copy:
-            tb = packet.time_base
-            shift = round((self._zero + self.start) / tb)
-            packet.pts -= shift
-            if packet.dts is not None:
-                packet.dts -= shift
-            packet.stream = self.stream
-            output.mux(packet)
-        else:
-            for frame in packet.decode():
-                frame.pts = None
-                for out in self.stream.encode(frame):
-                    output.mux(out)
-        self.last_end = max(self.last_end, t + dur)
+    def _copy(self, output, packet: av.Packet) -> None:
+        shift = round((self._zero + self.start) / packet.time_base)
+        packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        packet.stream = self.stream
+        output.mux(packet)
+
+    def _transcode(self, output, packet: av.Packet, t: float, end: float | None) -> None:
+        for frame in packet.decode():
+            tf = self._time(frame.pts, frame.time_base) if frame.pts is not None and frame.time_base else t
+            for planar in self._resampler.resample(frame):
+                rate, n = planar.sample_rate, planar.samples
+                first = max(0, round(-tf * rate))
+                last = n if end is None else min(n, round((end - tf) * rate))
+                if last > first:
+                    if (first, last) != (0, n):
+                        samples = planar.to_ndarray()[:, first:last]
+                        planar = av.AudioFrame.from_ndarray(samples, format="fltp", layout=self.stream.layout.name)
+                        planar.sample_rate = rate
+                    planar.pts = None
+                    for out in self.stream.encode(planar):
+                        output.mux(out)
+                tf += n / rate
 
     def finish(self, output: av.container.OutputContainer, end: float) -> None:
         self.feed(output, until=float("inf"), end=end)

@@ -32,6 +32,7 @@ def cut(video: str | Path, out: str | Path, start: float = 0.0, end: float | Non
     expected = round((min(stop, info.duration or stop) - start) * info.fps) if info.fps else None
     count = 0
     with VideoWriter(out, fps=info.fps, codec=codec, crf=crf, bitrate=bitrate, preset=preset, provenance=False,
+                     b_frames=not info.variable_frame_rate,
                      audio_from=video if info.audio else None, audio_start=start, audio_track=audio_track) as writer:
         with progress_bar(f"cutting {video.name}", expected, progress) as bar:
             for frame in read_frames(video):

@@ -65,6 +65,11 @@ def frame_timestamps(path: str | Path) -> list[float]:
     return [float((p - pts[0]) * tb) for p in pts]
 
 
+def is_variable(deltas: list[float]) -> bool:
+    """Frame gaps that differ by more than half the mean gap: a variable frame rate."""
+    return bool(deltas) and (max(deltas) - min(deltas)) > 0.5 * (sum(deltas) / len(deltas))
+
+
 def video_info(path: str | Path) -> VideoInfo:
     path = Path(path)
     stamps = frame_timestamps(path)
@@ -85,8 +90,11 @@ def video_info(path: str | Path) -> VideoInfo:
         video = container.streams.video[0]
         rate = video.average_rate or video.guessed_rate
         deltas = [b - a for a, b in zip(stamps, stamps[1:])]
-        vfr = bool(deltas) and (max(deltas) - min(deltas)) > 0.5 * (sum(deltas) / len(deltas))
+        vfr = is_variable(deltas)
         duration = container.duration / 1_000_000 if container.duration else None
+        if deltas:  # MP4 headers can under-report VFR files; the frame timestamps do not
+            typical = sorted(deltas)[len(deltas) // 2]
+            duration = max(duration or 0.0, stamps[-1] + typical)
         return VideoInfo(
             path=str(path),
             container=container.format.name,

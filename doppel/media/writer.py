@@ -72,12 +72,21 @@ def probe_rate(path: str | Path) -> tuple[Fraction, Fraction]:
         return Fraction(rate), stream.time_base or TIME_BASE
 
 
+def _is_vfr(path: str | Path) -> bool:
+    from doppel.media.info import frame_timestamps, is_variable
+
+    stamps = frame_timestamps(path)
+    return is_variable([b - a for a, b in zip(stamps, stamps[1:])])
+
+
 class VideoWriter:
     """Context manager that encodes BGR uint8 frames; see the module docstring.
 
     fps: frame rate (or taken from `like`); timestamps passed to `write` override it per frame (VFR).
     codec: one of CODEC_NAMES; crf for h264/h265 (lower is better, 18 is visually lossless);
     preset: x264/x265 speed preset (PRESETS).
+    b_frames: None = on, unless `like` has a variable frame rate. With B-frames and irregular timestamps
+    the MP4 header under-reports the duration (frame timestamps stay exact), so VFR turns them off.
     audio_from: a video whose audio is muxed in, starting `audio_start` seconds into it.
     provenance: ProvenanceInfo, None (default record) or False (no watermark, no tag).
     """
@@ -97,6 +106,7 @@ class VideoWriter:
         audio_start: float = 0.0,
         audio_track: int = 0,
         threads: int = 0,
+        b_frames: bool | None = None,
     ):
         self.path = Path(path)
         if codec not in CODECS:
@@ -124,6 +134,7 @@ class VideoWriter:
             raise DoppelError("audio reference not found", self.audio_from)
         self.audio_start, self.audio_track = float(audio_start), int(audio_track)
         self.provenance = resolve(provenance)
+        self.b_frames = b_frames if b_frames is not None else not (like is not None and _is_vfr(like))
         self.frames_written = 0
         self._stack: contextlib.ExitStack | None = None
         self._container: av.container.OutputContainer | None = None
@@ -139,7 +150,9 @@ class VideoWriter:
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_path(self.path))
         try:
-            self._container = av.open(str(self._tmp), mode="w", format=self.format)
+            # faststart: the index goes before the media data, so players can start before the end arrives
+            options = {"movflags": "+faststart"} if self.format in ("mp4", "mov") else {}
+            self._container = av.open(str(self._tmp), mode="w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
             self._stack.close()
             raise DoppelError(f"cannot write a video here ({e})", self.path) from e
@@ -174,8 +187,10 @@ class VideoWriter:
             options["crf"] = str(self.crf)
         if spec.encoder in ("libx264", "libx265"):
             options["preset"] = self.preset
+        if spec.encoder == "libx264" and not self.b_frames:
+            options["bf"] = "0"
         if spec.encoder == "libx265":
-            options["x265-params"] = "log-level=error"
+            options["x265-params"] = "log-level=error" + ("" if self.b_frames else ":bframes=0")
         if spec.encoder == "prores_ks":
             options["profile"] = "2"  # 422 standard
         try:

@@ -67,7 +67,7 @@ class AMP(FaceSwapModel):
 
     def _merge_mix(self, e: torch.Tensor, morph: float) -> torch.Tensor:
         code_src, code_dst = self.inter_src(e), self.inter_dst(e)
-        k = int(round(code_src.shape[1] * morph))
+        k = int(round(self.options.inter_dims * morph))  # a plain int, also while tracing for ONNX
         return torch.cat([code_src[:, :k], code_dst[:, k:]], dim=1)
 
     def forward(self, src: torch.Tensor, dst: torch.Tensor, need_swap: bool = True) -> ModelOutput:

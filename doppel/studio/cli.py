@@ -17,8 +17,10 @@ def register(app: typer.Typer) -> None:
         token: Optional[str] = typer.Option(None, help="Token to require (default: a random one when not on localhost)."),
         verbose: bool = typer.Option(False, help="Log every request."),
     ) -> None:
-        """Open the browser studio on a workspace: training monitor, faceset browser, XSeg editor,
-        interactive merger and manual fix. Works over SSH: forward the port, open the printed URL."""
+        """Open the browser studio on a workspace: training monitor, faceset browser, XSeg editor, interactive merger and manual fix.
+
+        Works over SSH: forward the port and open the printed URL.
+        """
         from doppel.studio.server import serve
 
         serve(workspace, host, port, token, verbose)

@@ -129,6 +129,10 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
                 if studio.verbose:
                     traceback.print_exc()
                 response = json_response({"error": f"internal error: {type(e).__name__}: {e}"}, 500)
+            if response.status >= 400:
+                # The request body may be unread (refused before reading): do not reuse the connection.
+                self.close_connection = True
+                response.headers["Connection"] = "close"
             self._send(response)
 
         def _dispatch(self, method: str) -> Response:

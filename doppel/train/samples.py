@@ -54,13 +54,31 @@ def _to_tensor(images: np.ndarray, masks: np.ndarray, ems: np.ndarray) -> tuple[
     return img, msk
 
 
+class _SharedFaces:
+    """A faceset's arrays as shared-memory tensors: worker processes receive handles, not copies."""
+
+    def __init__(self, faces: Faceset):
+        self.images = torch.from_numpy(faces.images).share_memory_()
+        self.masks = torch.from_numpy(faces.masks).share_memory_()
+        self.em_masks = torch.from_numpy(faces.em_masks).share_memory_()
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def take(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i = torch.from_numpy(idx)
+        return self.images[i].numpy(), self.masks[i].numpy(), self.em_masks[i].numpy()
+
+
 class BatchSource(torch.utils.data.Dataset):
     """`source[k]` is the batch of iteration k. With `augment_here=False` it returns raw uint8 faces
     (and the per-batch generator seed), to be augmented on the training device by `finish_batch`."""
 
     def __init__(self, src: Faceset, dst: Faceset, settings: SampleSettings, augment_here: bool = True, salt: int = 0, rank: int = 0):
-        self.src, self.dst, self.settings = src, dst, settings
+        self.settings = settings
         self.augment_here, self.salt, self.rank = augment_here, salt, rank
+        self.faces = {"src": _SharedFaces(src)}
+        self.faces["dst"] = self.faces["src"] if dst is src else _SharedFaces(dst)
         self.bins = {
             "src": yaw_bins(src.yaw) if settings.uniform_yaw else None,
             "dst": yaw_bins(dst.yaw) if settings.uniform_yaw else None,
@@ -76,24 +94,25 @@ class BatchSource(torch.utils.data.Dataset):
         rng = np.random.default_rng(self.seeds(k))
         n = self.settings.batch_size
         out: dict = {}
-        for side, faces in (("src", self.src), ("dst", self.dst)):
-            idx = pick(rng, len(faces), n, self.bins[side])
-            images = faces.images[idx]
+        for side in SIDES:
+            faces = self.faces[side]
+            images, masks, ems = faces.take(pick(rng, len(faces), n, self.bins[side]))
             if side == "src" and self.settings.ct_mode:
-                images = self._color_transfer(images, faces.masks[idx], rng)
-            out[f"{side}_image"], out[f"{side}_masks"] = _to_tensor(images, faces.masks[idx], faces.em_masks[idx])
+                images = self._color_transfer(images, masks, rng)
+            out[f"{side}_image"], out[f"{side}_masks"] = _to_tensor(images, masks, ems)
         out["seed"] = torch.tensor(int(rng.integers(0, 2**62)))
         return out
 
     def _color_transfer(self, images: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         from doppel.imaging.color import color_transfer
 
-        ref_idx = rng.integers(0, len(self.dst), len(images))
+        dst = self.faces["dst"]
+        refs, ref_masks, _ = dst.take(rng.integers(0, len(dst), len(images)))
         out = np.empty_like(images)
-        for i, j in enumerate(ref_idx):
+        for i in range(len(images)):
             target = images[i].astype(np.float32) / 255.0
-            ref = self.dst.images[j].astype(np.float32) / 255.0
-            moved = color_transfer(self.settings.ct_mode, target, ref, masks[i] / 255.0, self.dst.masks[j] / 255.0)
+            ref = refs[i].astype(np.float32) / 255.0
+            moved = color_transfer(self.settings.ct_mode, target, ref, masks[i] / 255.0, ref_masks[i] / 255.0)
             out[i] = np.clip(np.round(moved * 255.0), 0, 255).astype(np.uint8)
         return out
 
@@ -158,6 +177,9 @@ def batch_loader(source: BatchSource, start: int, workers: int, prefetch: int = 
         worker_init_fn=_worker_init,
         prefetch_factor=prefetch,
         persistent_workers=False,
+        # spawn, not fork: a process that already runs threads (mediapipe, OpenMP, cv2) can deadlock
+        # a forked child; the facesets travel as shared-memory handles, so spawning stays cheap
+        multiprocessing_context="spawn",
         pin_memory=pin_memory,
     )
     return zip(indices, loader)

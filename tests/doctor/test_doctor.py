@@ -103,7 +103,8 @@ def test_gpu_search_suggests_what_fits(monkeypatch):
     monkeypatch.setattr(D, "time_config", fake_time_config)
     report = D.DoctorReport(describe_machine(), D.DoctorOptions(), "cuda", None, None)
     D._size_for_gpu(report, torch.device("cuda"), 256, 8, lambda text: None)
-    assert report.warnings and "cannot fit res 256 at batch 8; suggested: --resolution 192 --batch-size 8" in report.warnings[0]
+    assert report.warnings and "cannot fit res 256 at batch 8; suggested: --resolution 192 --batch-size 8 (up to" not in report.warnings[0]
+    assert "cannot fit res 256 at batch 8; suggested: --resolution 192 --batch-size 8" in report.warnings[0]
     assert report.recommended.resolution == 192 and report.recommended.batch == 8 and report.recommended.fits
     assert report.requested is not None and not report.requested.fits
     assert len(set(tried)) < 15  # binary searches, not every resolution x batch
@@ -113,3 +114,19 @@ def test_gpu_search_suggests_what_fits(monkeypatch):
     assert not report.warnings
     assert "largest that fits: resolution 256 at batch 4; batch 16 at resolution 128" in report.notes[0]
     assert (report.recommended.resolution, report.recommended.batch) == (128, 4)
+
+
+def test_gpu_search_falls_back_to_batch_one(monkeypatch):
+    from doppel.doctor import doctor as D
+    from doppel.doctor.fit import StepTiming
+
+    def fake_time_config(model_type, device, batch, iterations=3, warmup=1, **opts):
+        res = opts.get("resolution", 128)
+        fits = res * res * batch <= 100 * 100 * 1  # a tiny GPU: only res 96 at batch 1
+        return StepTiming(model_type, res, batch, fits, 0.5 if fits else None)
+
+    monkeypatch.setattr(D, "time_config", fake_time_config)
+    report = D.DoctorReport(describe_machine(), D.DoctorOptions(), "cuda", None, None)
+    D._size_for_gpu(report, torch.device("cuda"), 128, 4, lambda text: None)
+    assert "suggested: --resolution 96 --batch-size 1" in report.warnings[0]
+    assert (report.recommended.resolution, report.recommended.batch) == (96, 1)

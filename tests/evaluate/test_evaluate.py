@@ -69,6 +69,14 @@ def test_identity_scores_for_training_validation(src_faces, dst_faces):
     as_src = identity_scores([f.image for f in src], src_mean, dst_emb, [f.meta.landmarks for f in src])
     as_dst = identity_scores([f.image for f in dst], src_mean, dst_emb)  # no landmarks: dlib finds the face
     assert as_src["retrieval_rate"] >= 0.95 and as_src["faces"] == 8
+    # The same faces as a model's swap output (N,3,H,W BGR float in [0, 1]) give the same scores.
+    import torch
+
+    from doppel.evaluate.training import swap_identity
+
+    swaps = torch.from_numpy(np.stack([f.image for f in src[:3]])).permute(0, 3, 1, 2).float() / 255
+    as_tensor = swap_identity(swaps, src_mean, dst_emb[:3], [f.meta.landmarks for f in src[:3]])
+    assert as_tensor["per_face"]["src_similarity"] == as_src["per_face"]["src_similarity"][:3]
     assert as_dst["retrieval_rate"] <= 0.05 and as_dst["faces"] >= 6
 
 
@@ -82,3 +90,27 @@ def test_missing_source_faceset_is_a_one_line_error(data_dir, tmp_path):
     dst = data_dir / "clips" / "dst_woman_b.mp4"
     with pytest.raises(DoppelError, match="not a folder"):
         evaluate(tmp_path / "nope", dst, dst)
+
+
+def test_shaking_and_flickering_result_scores_worse_than_the_destination(src_faces, data_dir, tmp_path):
+    """A "result" made from the destination by shifting each frame a few pixels and pulsing its
+    brightness: the jitter and flicker measures must see it against the destination's own."""
+    import cv2
+
+    from doppel.core.images import write_image
+    from doppel.media.reader import read_frames
+
+    rng = np.random.default_rng(0)
+    for frame in read_frames(data_dir / "clips" / "dst_woman_b.mp4"):
+        if frame.index >= 30:
+            break
+        shift = np.float32([[1, 0, rng.uniform(-4, 4)], [0, 1, rng.uniform(-4, 4)]])
+        shaken = cv2.warpAffine(frame.image, shift, frame.image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+        pulsed = cv2.convertScaleAbs(shaken, alpha=1.0, beta=12 if frame.index % 2 else 0)
+        write_image(tmp_path / "dst" / f"{frame.index:04d}.png", frame.image)
+        write_image(tmp_path / "result" / f"{frame.index:04d}.png", pulsed)
+    report = evaluate(src_faces, tmp_path / "dst", tmp_path / "result", EvaluateOptions(every_n=10, max_src_faces=4))
+    t = report.summary["temporal"]
+    assert t["landmark_jitter_ratio"] > 1.5, t
+    assert t["colour_flicker_ratio"] > 2.0, t
+    assert report.summary["identity"]["retrieval_rate"] == 0.0  # still the destination's face

@@ -62,9 +62,13 @@ def _turned_frame(data_dir):
 
 def test_mirrored_face_flips_yaw(analyzer, data_dir):
     frame = _turned_frame(data_dir)
-    pose = analyzer.analyze(frame)[0].pose
+    face = analyzer.analyze(frame)[0]
+    pose = face.pose
     mirrored = analyzer.analyze(np.ascontiguousarray(frame[:, ::-1]))[0].pose
     assert abs(pose.yaw) > 10
+    # documented sign: yaw > 0 when the nose points to the image's right (nose tip right of the jaw's middle)
+    lm = face.landmarks68
+    assert np.sign(pose.yaw) == np.sign(lm[30, 0] - (lm[0, 0] + lm[16, 0]) / 2)
     assert np.sign(pose.yaw) == -np.sign(mirrored.yaw)
     assert abs(pose.yaw + mirrored.yaw) < 5
     assert abs(pose.pitch - mirrored.pitch) < 5
@@ -93,3 +97,14 @@ def test_haar_fallback_finds_the_astronaut(data_dir):
         reference = default.analyze(_astronaut(data_dir))[0]
     assert len(faces) == 1 and faces[0].detector == "haar"
     assert np.abs(faces[0].landmarks68 - reference.landmarks68).mean() < 3
+
+
+def test_tight_face_crops_are_found(analyzer, data_dir):
+    from doppel.core.images import list_images
+
+    crops = list_images(data_dir / "identities" / "faceapi_bbt" / "sheldon")
+    assert len(crops) == 5
+    for path in crops:  # 150 px greyscale crops filled by the face: found through the padded retry
+        faces = analyzer.analyze(read_image(path))
+        assert len(faces) == 1, path.name
+        assert np.ptp(faces[0].landmarks68[:, 0]) > 60

@@ -1,5 +1,5 @@
+import base64
 import shutil
-import struct
 
 import cv2
 import numpy as np
@@ -114,6 +114,8 @@ def test_import_bad_inputs(tmp_path, dfl_dir):
 @pytest.mark.parametrize("ext", [".jpg", ".png"])
 def test_export_round_trip(tmp_path, ext):
     rng = np.random.default_rng(0)
+    mask = np.zeros((64, 64), np.uint8)
+    cv2.circle(mask, (32, 32), 20, 255, -1)
     faces = tmp_path / "doppel"
     to_face = np.array([[0.5, 0.1, -20.0], [-0.1, 0.5, -30.0]])
     meta = FaceMeta(
@@ -122,6 +124,7 @@ def test_export_round_trip(tmp_path, ext):
         source_landmarks=rng.uniform(0, 512, (68, 2)).astype(np.float32),
         face_to_source=np.linalg.inv(np.vstack([to_face, [0, 0, 1]]))[:2],
         xseg_polygons=[{"kind": "include", "points": [[1.0, 2.0], [30.0, 2.0], [30.0, 40.0]]}],
+        xseg_mask=base64.b64encode(cv2.imencode(".png", mask)[1].tobytes()).decode(),
     )
     write_face(faces / f"f{ext}", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), meta)
     out = tmp_path / "dfl"
@@ -130,11 +133,15 @@ def test_export_round_trip(tmp_path, ext):
     assert d["face_type"] == "full_face"
     np.testing.assert_allclose(d["image_to_face_mat"], to_face, atol=1e-9)
     assert d["seg_ie_polys"]["polys"][0]["type"] == 1
+    assert isinstance(d["xseg_mask"], np.ndarray)  # as DFL stores it: encoded image bytes in a uint8 array
+    assert np.array_equal(cv2.imdecode(d["xseg_mask"], cv2.IMREAD_GRAYSCALE), mask)
     back = import_dfl(out, tmp_path / "again", progress=False)
     assert back.converted == 1
     again = read_face(tmp_path / "again" / f"f{ext}").meta
     assert again.face_type is FaceType.FULL and again.xseg_polygons[0]["kind"] == "include"
     np.testing.assert_allclose(again.landmarks, meta.landmarks, atol=0.01)
+    back_mask = cv2.imdecode(np.frombuffer(base64.b64decode(again.xseg_mask), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert np.array_equal(back_mask, mask)
 
 
 def test_only_one_module_imports_pickle():

@@ -1,5 +1,3 @@
-import dataclasses
-
 import cv2
 import numpy as np
 import pytest
@@ -107,3 +105,19 @@ def test_denoise_video_keeps_frames_and_timestamps(vfr_clip, tmp_path):
     assert denoise(vfr_clip, out, DenoiseOptions(strength=4, radius=1), progress=False) == len(VFR_TIMES)
     assert [f.timestamp for f in read_frames(out)] == pytest.approx(VFR_TIMES, abs=0.002)
     assert inspect(out, max_frames=10).watermark_present
+
+
+def test_damaged_video_fails_cleanly(short_cut, tmp_path):
+    from doppel.media.reader import TruncatedVideoError
+
+    data = short_cut.read_bytes()  # our MP4s put the index first (faststart), so a cut-off file still opens
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(data[: len(data) * 6 // 10])
+    with pytest.raises(TruncatedVideoError, match="damaged"):
+        cut(damaged, tmp_path / "out.mp4", 0.0, 2.0, progress=False)
+    assert not (tmp_path / "out.mp4").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["damaged.mp4"]  # no partial output left behind
+    frames = tmp_path / "frames"
+    with pytest.raises(TruncatedVideoError):
+        extract_frames(damaged, frames, progress=False)
+    assert 10 < len(list_images(frames)) < 60  # the good frames were kept; a later run resumes

@@ -102,3 +102,25 @@ def test_writer_rejects_bad_settings(tmp_path, dst_clip):
             w.write(frame)
             w.write(frame[:100, :100])
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_audio_from_a_wav_is_reencoded_and_cut_to_the_sample(tmp_path, dst_clip):
+    wav = tmp_path / "tone.wav"
+    with av.open(str(wav), "w") as c:
+        a = c.add_stream("pcm_s16le", rate=48000, layout="mono")
+        tone = (np.sin(2 * np.pi * 440 * np.arange(48000 * 3) / 48000) * 8000).astype(np.int16)
+        for i in range(0, len(tone), 4800):
+            frame = av.AudioFrame.from_ndarray(tone[None, i : i + 4800], format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 48000, i
+            for p in a.encode(frame):
+                c.mux(p)
+        for p in a.encode(None):
+            c.mux(p)
+    out = tmp_path / "tone.mp4"
+    with VideoWriter(out, fps=30, audio_from=wav, audio_start=0.5, provenance=False) as w:
+        for f in _frames(dst_clip, 40):
+            w.write(f.image)
+    video, audio, _ = stream_durations(out)
+    assert abs(audio - video) < 1 / 30
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"  # PCM does not go into MP4 as-is

@@ -207,3 +207,47 @@ def test_manual_fix_lists_frames_and_serves_them(studio):
     status, ctype, data, _ = studio.request(f"/api/fix/frame?index={index}")
     assert status == 200 and ctype == "image/jpeg"
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (512, 512, 3)
+
+
+def test_manual_fix_detects_in_box_and_adds_the_face(studio):
+    aligned = studio.root / "data_dst/aligned"
+    index_file = json.loads((aligned / "alignments.json").read_text())
+    entry = next(f for f in index_file["frames"] if f["faces"])
+    known = read_metadata(aligned / entry["faces"][0])
+    x0, y0, x1, y1 = known.source_rect
+    status, out = studio.json("/api/fix/detect", {"index": entry["index"], "box": [x0, y0, x1, y1]})
+    assert status == 200 and out["from"] == "mesh"
+    found = np.asarray(out["landmarks"])
+    assert found.shape == (68, 2) and np.abs(found - known.source_landmarks).mean() < 6  # same face, found again
+    assert studio.json("/api/fix/detect", {"index": entry["index"], "box": [0, 0, 3, 3]})[0] == 400
+
+    status, out = studio.json("/api/fix/save", {"index": entry["index"], "landmarks": found.tolist()})
+    assert status == 200
+    new = read_metadata(aligned / out["saved"])
+    assert (new.size, new.face_type) == (known.size, known.face_type) and new.detector == "manual"
+    assert np.abs(new.landmarks - known.landmarks).mean() < 3
+    after = {f["index"]: f["faces"] for f in json.loads((aligned / "alignments.json").read_text())["frames"]}
+    assert after[entry["index"]] == entry["faces"] + [out["saved"]]
+
+
+@pytest.mark.slow
+def test_studio_starts_a_real_training_run_and_monitors_it(studio):
+    """`doppel train` started from the studio, in its own process; the monitor follows it."""
+    import time
+
+    options = {"resolution": 64, "ae_dims": 32, "e_dims": 16, "d_dims": 16, "d_mask_dims": 16, "batch_size": 2,
+               "iterations": 8, "preview_every": 4, "status_seconds": 0.5, "workers": 0, "val_share": 0.0}
+    status, out = studio.json("/api/train/start", {"model_type": "saehd", "options": options})
+    assert status == 200, out
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        _, st = studio.json("/api/train/status")
+        if st["job"] and not st["job"]["running"]:
+            break
+        time.sleep(1)
+    log = (studio.root / "model" / "studio-train.log").read_text()
+    assert st["job"]["error"] is None, log[-2000:]
+    assert st["status"]["iteration"] == 8 and st["status"]["state"] == "stopped"
+    assert st["preview"] and st["options"]["model_type"] == "saehd"
+    fixed = {f["name"]: f for f in st["options"]["fields"]}
+    assert fixed["resolution"]["fixed"] and fixed["resolution"]["value"] == 64

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-ELEMENT = "element-6066-11e4-a07b-00504fa8a5c2"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element key
 CHROME_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
