@@ -131,14 +131,15 @@ def restore(folder: str | Path, names: Iterable[str] | None = None) -> RestoreRe
         if wanted is not None and e.trashed not in wanted and e.original not in wanted and Path(e.original).name not in wanted:
             keep.append(e)
             continue
+        dest_rel = Path(e.original)
+        if dest_rel.is_absolute() or ".." in dest_rel.parts or Path(e.trashed).name != e.trashed:
+            keep.append(e)  # a hand-edited journal never moves files outside the folder
+            continue
         src = tdir / e.trashed
         if not src.is_file():
             missing.append(e.trashed)
             continue
-        dest_rel = Path(e.original)
         dest_dir = folder / dest_rel.parent
-        if dest_rel.is_absolute() or ".." in dest_rel.parts:
-            raise DoppelError(f"trash journal points outside the folder ({e.original})", _journal_path(folder), hint="Restore that file by hand")
         dest_dir.mkdir(parents=True, exist_ok=True)
         name = _free_name(dest_dir, dest_rel.name, set())
         final_rel = (dest_rel.parent / name).as_posix()

@@ -131,7 +131,8 @@ def run_doctor(options: DoctorOptions | None = None, workspace: str | Path = "."
             report.cost = estimate.cloud_cost(report.hours, options.price)
         elif options.price > 0:
             report.notes.append("no cloud cost: this machine has no GPU; run doppel doctor --price on the GPU machine")
-    params = (r.parameters if r else None) or 0
+    # Disk for the larger of the two models the user may train: the recommended and the asked-for one.
+    params = max([t.parameters or 0 for t in (r, report.requested) if t is not None], default=0)
     report.disk = estimate.workspace_disk(params, options.src_faces, options.dst_frames, options.frame_width, options.frame_height)
     if machine.ram_total_gb < MIN_RAM_GB:
         report.warnings.append(f"RAM {machine.ram_total_gb:.0f} GB is below {MIN_RAM_GB} GB: load fewer faces at once or use a smaller faceset")
@@ -218,7 +219,7 @@ def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, b
     o = report.options
     report.warnings.append(
         "no CUDA GPU found: training runs on the CPU, tens to hundreds of times slower than on a GPU; "
-        "use the CPU-sized configuration below, or rent a GPU (run doppel doctor there for its fit and cost)"
+        "use the CPU-sized configuration recommended here, or rent a GPU (run doppel doctor there for its fit and cost)"
     )
     model, opts, b = CPU_PROBE
     probe = _trial(report, status, model, device, b, iterations=o.timing_iterations, **opts)

@@ -19,6 +19,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
 from doppel.evaluate import measures
 from doppel.evaluate.flags import field
+from doppel.evaluate.tracking import TEMPORAL_RUN, TemporalRuns, follow, main_face
 from doppel.media.reader import TruncatedVideoError, read_frames
 
 
@@ -103,50 +104,9 @@ def source_identity(src: str | Path, max_faces: int = 200, progress: bool = Fals
     return np.mean(vectors, axis=0)
 
 
-def _main_face(faces, near=None):
-    """The face to score: the one nearest `near` (x, y) when given, else the largest."""
-    if not faces:
-        return None
-    if near is None:
-        return faces[0]
-    return min(faces, key=lambda f: float(np.sum((f.landmarks68.mean(0) - near) ** 2)))
-
-
 def _mean(values) -> float | None:
     values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return float(np.mean(values)) if values else None
-
-
-TEMPORAL_RUN = 3  # consecutive frames analysed from each sampled frame: enough for a second difference
-
-
-@dataclass
-class _Temporal:
-    """Runs of consecutive frames where both faces were found: landmarks and mean face colours."""
-
-    dst_lms: list = dc_field(default_factory=list)
-    res_lms: list = dc_field(default_factory=list)
-    dst_cols: list = dc_field(default_factory=list)
-    res_cols: list = dc_field(default_factory=list)
-
-    def new_run(self) -> None:
-        for runs in (self.dst_lms, self.res_lms, self.dst_cols, self.res_cols):
-            if not runs or runs[-1]:
-                runs.append([])
-
-    def add(self, d_frame, r_frame, d_face, r_face) -> None:
-        from doppel.masks.landmarks import face_hull_mask
-
-        if d_face is None or r_face is None:  # continuity broken
-            self.new_run()
-            return
-        if not self.dst_lms:
-            self.new_run()
-        shape = d_frame.image.shape[:2]
-        self.dst_lms[-1].append(d_face.landmarks68)
-        self.res_lms[-1].append(r_face.landmarks68)
-        self.dst_cols[-1].append(measures.mean_face_colour(d_frame.image, face_hull_mask(d_face.landmarks68, shape)))
-        self.res_cols[-1].append(measures.mean_face_colour(r_frame.image, face_hull_mask(r_face.landmarks68, shape)))
 
 
 def evaluate(
@@ -178,7 +138,7 @@ def evaluate(
     src_mean = source_identity(src, options.max_src_faces, progress)
 
     frames: list[FrameScore] = []
-    temporal = _Temporal()
+    temporal = TemporalRuns()
     warnings: list[str] = []
     truncated = False
     bar = None
@@ -215,11 +175,11 @@ def evaluate(
                     frames.append(score)
                     # Re-measure this frame the way the next ones are measured, so a run's points
                     # all come from the same kind of crop (mixing crops would read as jitter).
-                    faces = (_follow(analyzer, d_frame.image, faces[0]), _follow(analyzer, r_frame.image, faces[1]))
+                    faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
                     if every >= TEMPORAL_RUN:
                         temporal.new_run()
                 elif every < TEMPORAL_RUN or phase < TEMPORAL_RUN:
-                    faces = (_follow(analyzer, d_frame.image, faces[0]), _follow(analyzer, r_frame.image, faces[1]))
+                    faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
                 else:
                     continue  # decoded only
                 temporal.add(d_frame, r_frame, *faces)
@@ -237,22 +197,6 @@ def evaluate(
     report = EvaluateReport(str(src), str(dst), str(result), options, frames, warnings=warnings)
     report.summary = _summarise(frames, temporal)
     return report
-
-
-def _follow(analyzer, image, previous):
-    """The face in the next frame: the still-image mesh re-run around the previous face (fast, and
-    stateless, so the tool adds no smoothing or memory of its own), else detected afresh."""
-    from doppel.faces.landmarks import CROP_SCALE, Face
-    from doppel.faces.mesh68 import mesh_to_68
-
-    if previous is None:
-        return None
-    x0, y0, x1, y1 = previous.mesh_box
-    side = max(x1 - x0, y1 - y0) * 1.25 * CROP_SCALE  # as the analyser's own tracking crop
-    mesh = analyzer.mesh_in_crop(image, ((x0 + x1) / 2, (y0 + y1) / 2), side, previous.roll)
-    if mesh is not None:
-        return Face(previous.box, previous.score, mesh, mesh_to_68(mesh), previous.pose, previous.detector)
-    return _main_face(analyzer.analyze(image), previous.landmarks68.mean(0))
 
 
 def _frame_count(*paths) -> int | None:
@@ -282,8 +226,8 @@ def _check_same_size(d_frame, r_frame, result) -> None:
 
 
 def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame) -> tuple[FrameScore, tuple]:
-    d_face = _main_face(analyzer.analyze(d_frame.image))
-    r_face = _main_face(analyzer.analyze(r_frame.image), None if d_face is None else d_face.landmarks68.mean(0))
+    d_face = main_face(analyzer.analyze(d_frame.image))
+    r_face = main_face(analyzer.analyze(r_frame.image), None if d_face is None else d_face.landmarks68.mean(0))
     score = FrameScore(d_frame.index, d_face is not None, r_face is not None)
     if d_face is None:
         return score, (d_face, r_face)
@@ -307,7 +251,7 @@ def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame) -> tuple[Fra
     return score, (d_face, r_face)
 
 
-def _summarise(frames: list[FrameScore], temporal: _Temporal) -> dict:
+def _summarise(frames: list[FrameScore], temporal: TemporalRuns) -> dict:
     with_dst = [f for f in frames if f.dst_face]
     scored = [f for f in with_dst if f.toward_src is not None]
     t = temporal

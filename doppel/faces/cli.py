@@ -49,9 +49,9 @@ def register(app: typer.Typer) -> None:
 
     positional = [
         inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path,
-                          default=typer.Argument(..., help="A video, a folder of images, or one image.")),
+                          default=typer.Argument(..., metavar="INPUT", help="A video, a folder of images, or one image.")),
         inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path,
-                          default=typer.Argument(..., help="Folder for the aligned faces (created; a re-run resumes).")),
+                          default=typer.Argument(..., metavar="OUT", help="Folder for the aligned faces (created; a re-run resumes).")),
     ]
     extract_command.__signature__ = inspect.Signature(positional + _option_parameters())
     extract_command.__doc__ = (

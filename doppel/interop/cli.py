@@ -25,8 +25,7 @@ def register(app: typer.Typer) -> None:
         src: Path = typer.Argument(..., help="Folder of DeepFaceLab aligned faces (JPEG or PNG)."),
         out: Path = typer.Argument(..., help="Folder for the doppel faces (created)."),
     ) -> None:
-        """Convert a DeepFaceLab faceset: its pickled metadata is read with a restricted unpickler
-        (plain values and numpy arrays only) and rewritten as doppel's JSON. Images are kept byte for byte."""
+        """Convert a DeepFaceLab faceset to doppel faces (pickled metadata read safely, images kept as they are)."""
         from doppel.interop.faceset import import_dfl
 
         _report(import_dfl(src, out), out, src, "imported")
@@ -47,8 +46,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Argument(..., help="Output file ending in .dfm."),
         morph: float = typer.Option(None, "--morph", min=0.0, max=1.0, help="AMP morph factor, fixed in the file."),
     ) -> None:
-        """Export a model for DeepFaceLive (.dfm: ONNX with in_face:0 -> out_face_mask:0, out_celeb_face:0,
-        out_celeb_face_mask:0, NHWC BGR in [0, 1])."""
+        """Export a trained model for DeepFaceLive (.dfm: ONNX with DeepFaceLab's input and output names)."""
         from doppel.interop.dfm import export_dfm_folder
 
         typer.echo(f"wrote {export_dfm_folder(model_dir, out, morph=morph)}")
@@ -61,8 +59,7 @@ def register(app: typer.Typer) -> None:
         face_type: str = typer.Option("whole-face", "--face-type", help="Face type of the new crops."),
         size: int = typer.Option(512, "--size", min=32, max=4096, help="Side of the new crops, pixels."),
     ) -> None:
-        """Convert Faceswap faces: the PNG header is read as Python literals (no pickle) and each face is
-        re-cut from its original frame with doppel's aligner, using Faceswap's landmarks."""
+        """Convert Faceswap PNG faces (header read without pickle), re-cut from the original frames."""
         from doppel.interop.faceswap import import_faceswap
 
         _report(import_faceswap(src, out, frames, face_type=face_type, size=size), out, src, "imported")

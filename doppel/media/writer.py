@@ -87,7 +87,8 @@ class VideoWriter:
     preset: x264/x265 speed preset (PRESETS).
     b_frames: None = on, unless `like` has a variable frame rate. With B-frames and irregular timestamps
     the MP4 header under-reports the duration (frame timestamps stay exact), so VFR turns them off.
-    audio_from: a video whose audio is muxed in, starting `audio_start` seconds into it.
+    audio_from: a video or audio file whose audio is muxed in, from `audio_start` seconds into it (track
+    `audio_track`), copied when the container takes its codec, else re-encoded to AAC.
     provenance: ProvenanceInfo, None (default record) or False (no watermark, no tag).
     """
 

@@ -10,15 +10,16 @@ from doppel.models.registry import register_preset
 # The pre-SAE models trained with Adam, DSSIM + mask loss and a learned mask.
 _OLD = dict(optimizer="adam", masked_training=True)
 
-register_preset("h64", "saehd", help="Old H64: 64 px half face, df, code 256.",
-                resolution=64, face_type="h", archi="df", ae_dims=256, e_dims=64, d_dims=32, d_mask_dims=16, **_OLD)
-register_preset("h128", "saehd", help="Old H128: 128 px half face, df, code 512.",
-                resolution=128, face_type="h", archi="df", ae_dims=512, e_dims=64, d_dims=64, d_mask_dims=22, **_OLD)
-register_preset("df", "saehd", help="Old DF: 128 px full face, df, code 512.",
-                resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=64, d_dims=64, d_mask_dims=22, **_OLD)
-register_preset("liaef128", "saehd", help="Old LIAEF128: 128 px full face, liae, code 256.",
-                resolution=128, face_type="f", archi="liae", ae_dims=256, e_dims=64, d_dims=64, d_mask_dims=22,
+# The old encoders were four 5x5 downscales of 128-256-512-1024 channels (e_dims 128).
+register_preset("h64", "saehd", help="Old H64: 64 px half face, df, 1024-d code.",
+                resolution=64, face_type="h", archi="df", ae_dims=1024, e_dims=128, d_dims=32, d_mask_dims=16, **_OLD)
+register_preset("h128", "saehd", help="Old H128: 128 px half face, df, 512-d code.",
+                resolution=128, face_type="h", archi="df", ae_dims=512, e_dims=128, d_dims=64, d_mask_dims=22, **_OLD)
+register_preset("df", "saehd", help="Old DF: 128 px full face, df, 512-d code.",
+                resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=128, d_dims=64, d_mask_dims=22, **_OLD)
+register_preset("liaef128", "saehd", help="Old LIAEF128: 128 px full face, liae, 256-d code.",
+                resolution=128, face_type="f", archi="liae", ae_dims=256, e_dims=128, d_dims=64, d_mask_dims=22,
                 **_OLD)
-register_preset("sae", "saehd", help="Old SAE defaults: 128 px full face, df, code 512, e 42, d 21.",
+register_preset("sae", "saehd", help="Old SAE defaults: 128 px full face, df, 512-d code, e 42, d 21.",
                 resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=42, d_dims=21, d_mask_dims=16,
                 optimizer="adam", masked_training=True)

@@ -33,6 +33,7 @@ class SwapOptions:
     device: str | None = field(default=None, metadata={"help": "auto, cpu, cuda, cuda:N, mps, xpu."})
     codec: str = field(default="h264", metadata={"help": "Output codec."})
     crf: int = field(default=18, metadata={"help": "Output quality for h264/h265."})
+    model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
 
 
@@ -131,6 +132,7 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
     model_type, model_options = default_model(device.type)
     if options.model_type:
         model_type, model_options = options.model_type, {}
+    model_options = {**model_options, **(options.model_options or {})}
     resolution = int(model_options.get("resolution", 128))
     face_size = options.face_size or min(512, 2 * resolution)
     minutes = options.minutes if options.minutes is not None else (None if options.iterations else (5.0 if device.type == "cpu" else 30.0))

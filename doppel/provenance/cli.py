@@ -11,7 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("inspect")
     def inspect_cmd(
-        file: Path = typer.Argument(..., help="Video or image to check."),
+        file: Path = typer.Argument(..., help="Video, image, or folder of frames to check."),
         frames: int = typer.Option(60, "--frames", min=1, help="Video frames to check, spread over the file."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:

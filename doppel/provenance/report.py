@@ -14,7 +14,7 @@ PRESENT_RATE = 0.5  # a video counts as marked when at least half of the checked
 @dataclass(frozen=True)
 class InspectReport:
     path: str
-    kind: str  # "video" or "image"
+    kind: str  # "video", "image" or "frames" (a folder of images)
     tag: dict | None  # the provenance record from the container or image file, if any
     frames_checked: int
     frames_marked: int
@@ -72,15 +72,23 @@ def _video_frames(path: Path, max_frames: int):
 
 
 def inspect(path: str | Path, max_frames: int = 60) -> InspectReport:
-    """Read the provenance tag and measure the watermark on up to `max_frames` evenly spaced frames."""
-    from doppel.core.images import read_image
+    """Read the provenance tag and measure the watermark on up to `max_frames` evenly spaced frames
+    of a video, a folder of frames, or one image."""
+    from doppel.core.images import list_images, read_image
     from doppel.media.reader import is_image, open_container
     from doppel.provenance.tag import read_container_tag, read_image_tag
 
     path = Path(path)
-    if not path.is_file():
-        raise DoppelError("file not found", path, hint="Pass a video or image file")
-    if is_image(path):
+    if path.is_dir():
+        images = list_images(path)
+        if not images:
+            raise DoppelError("no images in this folder", path)
+        picked = images[:: max(1, len(images) // max_frames)][:max_frames]
+        tags = [read_image_tag(p.read_bytes()) for p in picked]
+        kind, tag, frames = "frames", next((t for t in tags if t), None), (read_image(p) for p in picked)
+    elif not path.is_file():
+        raise DoppelError("file not found", path, hint="Pass a video, an image or a folder of frames")
+    elif is_image(path):
         kind, tag, frames = "image", read_image_tag(path.read_bytes()), [read_image(path)]
     else:
         with open_container(path) as container:

@@ -229,3 +229,19 @@ def _recorded_frames(index_path: Path) -> int:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_max_faces_keeps_the_largest_and_min_face_filters(data_dir, tmp_path):
+    photo = data_dir / "multiface" / "faceapi_bbt_groups" / "bbt4.jpg"
+    extract(photo, tmp_path / "all", ExtractOptions(size=64), progress=False)
+    def box_side(path):
+        x0, y0, x1, y1 = read_metadata(path).source_rect
+        return max(x1 - x0, y1 - y0)
+
+    widths = {p.name: box_side(p) for p in list_images(tmp_path / "all")}
+    assert len(widths) == 6
+    assert [widths[f"bbt4_{i}.jpg"] for i in range(6)] == sorted(widths.values(), reverse=True)  # largest box first
+    extract(photo, tmp_path / "two", ExtractOptions(size=64, max_faces=2), progress=False)
+    assert sorted(p.name for p in list_images(tmp_path / "two")) == ["bbt4_0.jpg", "bbt4_1.jpg"]
+    with pytest.raises(DoppelError, match="no face found"):
+        extract(photo, tmp_path / "none", ExtractOptions(size=64, min_face=400), progress=False)

@@ -33,7 +33,7 @@ def test_preset_trains_on_real_faces(name, real_faces):
     batch = face_batch(faces, 2)
     opt = make_optimizer(model.generator_parameters(), model.options)
     losses = []
-    for _ in range(4):
+    for _ in range(3):
         out = model(batch["src_input"], batch["dst_input"], need_swap=False)
         loss, _ = saehd_generator_loss(out, batch, model.options)
         opt.zero_grad()

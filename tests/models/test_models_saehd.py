@@ -98,3 +98,16 @@ def test_options_carry_metadata_and_normalise():
     assert fields["src_face_scale"].metadata["min"] == -30 and fields["src_face_scale"].metadata["max"] == 30
     opts = create_model("saehd", face_type="whole-face", archi="LIAE-DU", **{k: v for k, v in SMALL.items()}).options
     assert opts.face_type == "wf" and opts.archi == "liae-ud" and opts.gan_patch_size == 8
+
+
+def test_old_model_options_change_the_network(real_pair):
+    src, dst = (t[:2] for t in real_pair)
+    model = create_model("saehd", archi="liae", multiscale_decoder=True, lightweight_encoder=True,
+                         remove_gray_border=True, pixel_loss=True, **SMALL)
+    assert model.encoder.net[0].conv.out_channels == SMALL["e_dims"] // 2
+    out = model(src, dst, need_swap=False)
+    assert [t.shape[-1] for t in out.extra["src_rgb_scales"]] == [16, 32]
+    assert [t.shape[-1] for t in out.extra["dst_rgb_scales"]] == [16, 32]
+    loss, _ = saehd_generator_loss(out, _batch(src, dst), model.options)
+    loss.backward()
+    assert all(p.grad is not None for p in model.decoder.scale_heads.parameters())

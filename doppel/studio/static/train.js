@@ -6,6 +6,7 @@ Studio.tabs.train = (() => {
   let fields = null;        // {model_fields, run_fields, ...}
   let lastPreviewIt = -1;
   let modelExists = false;
+  let initial = {};         // values the form opened with: only changes are sent as flags
 
   const model = () => $("train-model").value.trim() || "model";
 
@@ -68,6 +69,7 @@ Studio.tabs.train = (() => {
       form.append(fieldControl({ ...f, fixedLocked: modelExists && f.fixed }, v));
     }
     form.dataset.model = model();
+    initial = formValues(form, [...fields.run_fields, ...fields.model_fields]);
   }
 
   async function refresh() {
@@ -94,7 +96,7 @@ Studio.tabs.train = (() => {
     const all = [...fields.run_fields, ...fields.model_fields];
     const values = formValues($("train-options"), all);
     const options = {};
-    for (const f of all) if (f.name in values && values[f.name] !== f.default) options[f.name] = values[f.name];
+    for (const f of all) if (f.name in values && values[f.name] !== initial[f.name]) options[f.name] = values[f.name];
     const r = await api("/api/train/start", { model: model(), options });
     say("training started (pid " + r.pid + ")");
   }

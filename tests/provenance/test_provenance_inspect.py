@@ -88,3 +88,14 @@ def test_inspect_cli_errors_are_one_line(tmp_path):
                             cwd=ROOT)
     assert result.returncode == 2
     assert "fake.mp4" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_inspect_a_folder_of_rendered_frames(tmp_path):
+    frames = [f.image for f in read_frames(DST_CLIP, every_n=50)][:4]
+    for i, frame in enumerate(frames):
+        write_rendered_image(tmp_path / "marked" / f"{i:06d}.png", frame)
+        write_rendered_image(tmp_path / "plain" / f"{i:06d}.png", frame, provenance=False)
+    marked = inspect(tmp_path / "marked")
+    assert marked.kind == "frames" and marked.frames_checked == 4 and marked.watermark_present and marked.tag
+    plain = inspect(tmp_path / "plain")
+    assert plain.frames_marked == 0 and plain.tag is None
