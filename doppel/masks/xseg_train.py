@@ -101,7 +101,12 @@ def train_xseg(
     dirs = [Path(d) for d in (faces_dirs if isinstance(faces_dirs, (list, tuple)) else [faces_dirs])]
     model_dir = Path(model_dir)
     device = pick_device(options.device)
-    model = xseg_io.load_xseg(model_dir, device) if xseg_io.exists(model_dir) else xseg_io.new_xseg(config, device)
+    if xseg_io.exists(model_dir):
+        model = xseg_io.load_xseg(model_dir, device)
+    else:
+        with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the caller's RNG
+            torch.manual_seed(options.seed)
+            model = xseg_io.new_xseg(config, device)
     res = model.config.resolution
     samples, backgrounds = load_samples(dirs, res)
     if not samples:

@@ -35,6 +35,7 @@ class RunOptions:
     device: str = opt("auto", "Compute device: auto, cpu, cuda, cuda:N, mps, xpu.", group="run")
     compile: bool = opt(False, "torch.compile the model (CUDA; slower start, faster steps).", group="run")
     seed: int = opt(0, "Random seed (weights init, batches, augmentation).", group="run")
+    threads: int = opt(0, "CPU threads for the model (0 = every core).", group="run", min=0, max=1024)
     workers: int = opt(-1, "Sample worker processes (-1 = auto, 0 = in the main process).", group="run", min=-1, max=64)
     gpu_augment: bool = opt(True, "On CUDA, augment batches on the GPU (grid_sample) instead of in workers.", group="run")
     status_seconds: float = opt(5.0, "Write status.json every N seconds.", group="run", min=0.5)

@@ -145,7 +145,7 @@ def train(
     dist, device = ddp.setup(device)
     is_main = dist.is_main
     if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)  # every core for the model; workers use one each
+        torch.set_num_threads(run.threads or os.cpu_count() or 1)  # every core for the model; workers use one each
     amp_dtype = autocast_dtype(device)
     channels_last = device.type == "cuda"
     say = print if (is_main and run.progress) else (lambda *a, **k: None)

@@ -121,3 +121,36 @@ def test_damaged_video_fails_cleanly(short_cut, tmp_path):
     with pytest.raises(TruncatedVideoError):
         extract_frames(damaged, frames, progress=False)
     assert 10 < len(list_images(frames)) < 60  # the good frames were kept; a later run resumes
+
+
+def test_cut_keeps_the_chosen_audio_track(dst_clip, tmp_path):
+    import av
+
+    src = tmp_path / "two_tracks.mkv"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 256, 256, "yuv420p"
+        tracks = [c.add_stream("aac", rate=48000, layout="mono"), c.add_stream("aac", rate=44100, layout="stereo")]
+        for f in read_frames(dst_clip):
+            if f.index == 60:
+                break
+            for p in v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f.image[::2, ::2]), format="bgr24")):
+                c.mux(p)
+        for track, (rate, channels) in zip(tracks, [(48000, 1), (44100, 2)]):
+            for i in range(0, 2 * rate, 1024):
+                n = min(1024, 2 * rate - i)
+                frame = av.AudioFrame.from_ndarray(np.zeros((channels, n), np.float32), format="fltp",
+                                                   layout="mono" if channels == 1 else "stereo")
+                frame.sample_rate, frame.pts = rate, i
+                for p in track.encode(frame):
+                    c.mux(p)
+            for p in track.encode(None):
+                c.mux(p)
+        for p in v.encode(None):
+            c.mux(p)
+    out = tmp_path / "track1.mp4"
+    assert cut(src, out, 0.5, 1.5, audio_track=1, progress=False) == 30
+    info = video_info(out)
+    assert len(info.audio) == 1 and info.audio[0].sample_rate == 44100 and info.audio[0].channels == 2
+    video, audio, _ = stream_durations(out)
+    assert abs(audio - video) < 1 / 30

@@ -62,7 +62,7 @@ def test_label_train_apply_xseg_in_the_browser(chrome, studio):
         chrome.click_points("#xseg-canvas", [(x * s, y * s) for x, y in pts])
         chrome.click("#xseg-close")
         chrome.click("#xseg-save")
-        chrome.wait("return document.getElementById('message').textContent.startsWith('labels saved')", 20, "labels saved")
+        chrome.wait(f"return document.getElementById('message').textContent === 'labels saved in {faces[k].name}'", 20, "labels saved")
         saved = read_metadata(faces[k]).xseg_polygons
         assert saved and saved[0]["kind"] == "include" and len(saved[0]["points"]) == len(pts)
         assert np.abs(np.asarray(saved[0]["points"]) - pts).max() < 1.5  # clicks landed where aimed (face px)

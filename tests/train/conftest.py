@@ -1,4 +1,5 @@
-"""Tiny training settings for CPU tests: 64 px (the smallest SAEHD allows), the smallest dims, batch 2."""
+"""Tiny training settings for CPU tests: 64 px (the smallest SAEHD allows), the smallest dims, batch 2.
+One model thread: on a shared 2-core machine, two OpenMP threads fighting other processes run ~8x slower."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ TINY = dict(resolution=64, ae_dims=32, e_dims=16, d_dims=16, d_mask_dims=16, bat
 def run_options(**changes):
     from doppel.train.config import RunOptions
 
-    base = dict(workers=0, progress=False, preview_every=0, autosave_minutes=0, backup_hours=0, val_every=1000)
+    base = dict(workers=0, threads=1, progress=False, preview_every=0, autosave_minutes=0, backup_hours=0, val_every=1000)
     base.update(changes)
     return RunOptions(**base)
 

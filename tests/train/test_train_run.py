@@ -24,7 +24,7 @@ def _losses(folder):
 
 def test_loss_falls_and_validation_is_logged(src_faces, dst_faces, tmp_path):
     folder = tmp_path / "model"
-    opts = dict(TINY, random_warp=False, lr=1e-3)
+    opts = dict(TINY, random_warp=False)
     result = train(src_faces, dst_faces, folder, "saehd", opts,
                    run_options(iterations=12, val_every=4, preview_every=12, val_share=0.1))
     assert result.iteration == 12 and result.stop_reason == "target"
