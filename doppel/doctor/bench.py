@@ -4,7 +4,8 @@ Each benchmark file exposes `run(quick: bool) -> list[dict]`, one dict per row. 
 tolerantly; the keys used are `name`, `value`, `unit`, `reference` (what the value is measured
 against: decode-only speed, peak FLOP/s, a reference config...), `reference_value` and `ratio`
 (value / reference_value, computed here when missing). A benchmark that is missing or fails
-becomes a row that says so, never a made-up number.
+becomes a row that says so, never a made-up number. A file with no `run` but a command line is run
+as a script (with --quick in quick mode, when it takes it) and its printed lines become rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 BENCHMARKS = ("extract", "train", "merge")
+SCRIPT_TIMEOUT = 600.0  # seconds for a script-style benchmark
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -28,7 +30,7 @@ class BenchRow:
     reference: str = ""
     reference_value: float | None = None
     ratio: float | None = None
-    status: str = "ok"  # ok, missing, error
+    status: str = "ok"  # ok, text (a script's printed line), missing, error
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +83,7 @@ def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR) -> tuple[l
     try:
         module = _load(path)
         if not hasattr(module, "run"):
-            return [BenchRow(name, "(no run(quick) function)", status="missing", reference=str(path))], 0.0
+            return _run_script(name, path, quick), time.perf_counter() - start
         rows = [normalise_row(name, r) for r in module.run(quick=quick)]
     except Exception as e:  # one failing benchmark must not hide the others
         last = traceback.extract_tb(e.__traceback__)[-1]
@@ -89,6 +91,29 @@ def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR) -> tuple[l
     if not rows:
         rows = [BenchRow(name, "(no rows returned)", status="error")]
     return rows, time.perf_counter() - start
+
+
+def _run_script(name: str, path: Path, quick: bool, timeout: float = SCRIPT_TIMEOUT) -> list[BenchRow]:
+    """A benchmark without `run(quick)`: run it as a script and keep its printed lines as rows
+    (status "text": its own figures and ratios, not parsed). In quick mode only scripts that take
+    --quick run, so the whole bench stays short."""
+    import subprocess
+    import sys
+
+    takes_quick = '"--quick"' in path.read_text()
+    if quick and not takes_quick:
+        return [BenchRow(name, "(no run(quick) and no --quick flag: skipped in quick mode)", status="missing", reference=str(path))]
+    cmd = [sys.executable, str(path)] + (["--quick"] if quick else [])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=path.parent.parent)
+    except subprocess.TimeoutExpired:
+        return [BenchRow(name, f"(script ran past {timeout:.0f} s and was stopped)", status="error")]
+    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    rows = [BenchRow(name, line, status="text") for line in lines]
+    if proc.returncode != 0:
+        err = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        rows.append(BenchRow(name, f"(script failed, exit {proc.returncode}: {err})", status="error"))
+    return rows or [BenchRow(name, "(script printed nothing)", status="error")]
 
 
 def run_bench(quick: bool = True, only: tuple[str, ...] = BENCHMARKS, folder: Path = DEFAULT_DIR) -> dict:
@@ -125,6 +150,6 @@ def table(result: dict):
         if r["reference_value"] is not None:
             ref = f"{ref} ({r['reference_value']:.4g})" if ref else f"{r['reference_value']:.4g}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.3g}"
-        name = r["name"] if r["status"] == "ok" else f"[red]{r['name']}[/]"
+        name = r["name"] if r["status"] in ("ok", "text") else f"[red]{r['name']}[/]"
         t.add_row(r["benchmark"], name, value, ref, ratio)
     return t

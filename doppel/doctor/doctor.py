@@ -217,10 +217,13 @@ def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, b
     """Time a small probe for real, turn it into this CPU's FLOP rate, and extrapolate the CPU-sized
     configurations and the one asked for by their FLOPs (counted, not guessed)."""
     o = report.options
-    report.warnings.append(
-        "no CUDA GPU found: training runs on the CPU, tens to hundreds of times slower than on a GPU; "
-        "use the CPU-sized configuration recommended here, or rent a GPU (run doppel doctor there for its fit and cost)"
-    )
+    if device.type == "cpu":
+        report.warnings.append(
+            "no CUDA GPU found: training runs on the CPU, tens to hundreds of times slower than on a GPU; "
+            "use the CPU-sized configuration recommended here, or rent a GPU (run doppel doctor there for its fit and cost)"
+        )
+    else:  # MPS / XPU: timed for real, but the out-of-memory search is CUDA-only
+        report.notes.append(f"{device.type}: speeds extrapolated from a timed probe; the memory-fit search runs on CUDA only")
     model, opts, b = CPU_PROBE
     probe = _trial(report, status, model, device, b, iterations=o.timing_iterations, **opts)
     if not probe.fits:

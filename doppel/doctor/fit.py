@@ -47,8 +47,13 @@ def _is_oom(e: BaseException) -> bool:
 
 
 def _sync(device: torch.device) -> None:
+    """Wait for queued kernels, so wall time measures the work (accelerators run asynchronously)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+    elif device.type == "xpu":
+        torch.xpu.synchronize(device)
 
 
 def _free(device: torch.device) -> None:

@@ -40,9 +40,14 @@ class Detector:
     """Base class: subclasses set `name` and implement `detect`."""
 
     name = "base"
+    batched = False  # True when detect_batch runs several images in one pass (worth grouping frames for)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         raise NotImplementedError
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        """Detections of each image, in order."""
+        return [self.detect(image) for image in images]
 
     def close(self) -> None:
         pass

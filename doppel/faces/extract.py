@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
+from itertools import islice
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -36,9 +40,12 @@ __all__ = ["ExtractOptions", "ExtractResult", "extract"]
 
 ALIGNMENTS_NAME = "alignments.json"
 OPTIONS_NAME = "extract.json"
-REDETECT_EVERY = 15  # while tracking, run the detector anyway every N frames (new faces, drift)
+REDETECT_EVERY = 30  # while tracking, run the detector anyway every N frames (new faces, drift)
 SAVE_EVERY_S = 2.0  # the alignments index (resume point) is saved this often, or every SAVE_EVERY_FRAMES
 SAVE_EVERY_FRAMES = 25
+MAX_AUTO_WORKERS = 4  # workers=0 (auto): one per core, up to this many
+MIN_FRAMES_PER_WORKER = 60  # shorter inputs are not split (each worker loads its own models)
+DETECT_BATCH = 8  # frames per forward pass of a batching detector (MTCNN) when frames are not tracked
 
 
 @dataclass(frozen=True)
@@ -67,22 +74,17 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
     truncated: TruncatedVideoError | None = None
     failed = True
     try:
-        with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces,
-                          options.rotation_retry) as analyzer, \
-                ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
-                _progress_bar(progress, info["total"], options) as bar:
+        with _progress_bar(progress, info["total"], options) as bar:
             try:
-                _process(src, video, done, options, info, analyzer, writer, bar, state)
+                _run_segments(src, video, done, options, info, bar, state)
             except TruncatedVideoError as e:
-                truncated = e  # the frames before the damage were processed; finish writing them
-            state.collect(wait_all=True)
+                truncated = e  # the frames before the damage were processed and written
         failed = False
     except OSError as e:
         raise _os_error(e, out) from e
     finally:
-        state.cancel_pending()  # after an error: keep what was written, record nothing unsure
         try:
-            state.save(final=True, complete=truncated is None and not state.stopped_early)
+            state.save(final=True, complete=not failed and truncated is None and not state.stopped_early)
         except OSError as e:
             if not failed:  # an earlier error is the one to report
                 raise _os_error(e, out) from e
@@ -106,36 +108,116 @@ def _done_has_faces(index: Alignments | None) -> bool:
 # ---- per-frame work -------------------------------------------------------------------------
 
 
-def _process(src, video, done, options, info, analyzer, writer, bar, state) -> None:
-    out = state.out
+def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None]]:
+    """Contiguous stretches of the input, one per worker: (first position, number of frames or None = to
+    the end). Position k is the k-th frame processed (frame index k * every_n)."""
+    total = info["total"]
+    if total is None:
+        return [(0, options.max_frames)]
+    positions = -(-total // options.every_n)
+    if options.max_frames is not None:
+        positions = min(positions, options.max_frames)
+    workers = options.workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    workers = max(1, min(workers, positions // MIN_FRAMES_PER_WORKER))
+    bounds = [positions * i // workers for i in range(workers + 1)]
+    segments: list[tuple[int, int | None]] = [(bounds[i], bounds[i + 1] - bounds[i]) for i in range(workers - 1)]
+    # The last stretch runs to the end of the input (or max_frames): the header's frame count may be short.
+    last = bounds[workers - 1]
+    segments.append((last, None if options.max_frames is None else options.max_frames - last))
+    return segments
+
+
+def _run_segments(src, video, done, options, info, bar, state) -> None:
+    """Process the input's stretches in parallel threads (the models and codecs release the GIL), each with
+    its own analyzer, so a long video uses every core. Every stretch records its frames as their faces
+    land on disk; the index is sorted on save, so the result is the same as one pass."""
+    segments = _segments(info, options)
+    stop = threading.Event()
+    if len(segments) == 1:
+        _run_segment(src, video, done, options, info, bar, state, *segments[0], True, stop)
+        return
+    with ThreadPoolExecutor(len(segments), thread_name_prefix="doppel-segment") as pool:
+        futures = [pool.submit(_run_segment, src, video, done, options, info, bar, state, start, count,
+                               i == len(segments) - 1, stop) for i, (start, count) in enumerate(segments)]
+        try:
+            for future in as_completed(futures):
+                # A damaged video stops only the stretch that reaches the damage; any other error stops all.
+                if future.exception() is not None and not isinstance(future.exception(), TruncatedVideoError):
+                    stop.set()
+        except BaseException:
+            stop.set()
+            raise
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    hard = [e for e in errors if not isinstance(e, TruncatedVideoError)]
+    if hard:
+        raise hard[0]
+    if errors:
+        raise min(errors, key=lambda e: e.frames_decoded)
+
+
+def _run_segment(src, video, done, options, info, bar, state, start, count, last, stop) -> None:
     smoother = TrackSmoother() if options.smooth and video else None
+    tracking = video and options.track and options.every_n <= 2
     tracked: list[Face] = []
     since_detect = 0
-    for frame in prefetch(read_frames(src, every_n=options.every_n)):
-        if options.max_frames is not None and state.frames_seen >= options.max_frames:
-            state.stopped_early = True
-            break
-        state.frames_seen += 1
-        bar(1)
-        if frame.index in done:
-            state.resumed += 1
-            tracked = []
-            continue
-        faces = None
-        if video and options.track and options.every_n <= 2 and tracked and since_detect < REDETECT_EVERY:
-            faces = analyzer.track(frame.image, tracked)
-            since_detect += 1
-        if faces is None:
-            faces = analyzer.analyze(frame.image, tiles=not video)
-            since_detect = 0
-        tracked = faces
-        if smoother is not None:
-            t = frame.timestamp if frame.timestamp is not None else frame.index / 30.0
-            faces = [_smoothed(face, smoother(i, face.mesh, t)) for i, face in enumerate(faces)]
-        # Alignment, encoding and the write run in the writer thread, overlapping the next frame's detection.
-        state.submit(frame, writer.submit(_write_faces, out, src, frame, faces, options, info))
-        if options.debug_dir:
-            _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))
+    with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces,
+                      options.rotation_retry) as analyzer, \
+            ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
+            closing(prefetch(read_frames(src, start=start * options.every_n, every_n=options.every_n))) as frames:
+        pending = _Pending(state)
+        # Untracked frames go to a batching detector (MTCNN) several at a time: one forward pass per batch.
+        batch = DETECT_BATCH if not tracking and analyzer.detector.batched else 1
+        try:
+            for chunk in _chunks(frames if count is None else islice(frames, count), batch):
+                if stop.is_set():
+                    return
+                todo = [f for f in chunk if f.index not in done]
+                detections = analyzer.detector.detect_batch([f.image for f in todo]) if batch > 1 and todo else None
+                for frame in chunk:
+                    state.seen(frame.index in done)
+                    bar(1)
+                    if frame.index in done:
+                        tracked = []
+                        continue
+                    faces = None
+                    if tracking and tracked and since_detect < REDETECT_EVERY:
+                        faces = analyzer.track(frame.image, tracked)
+                        since_detect += 1
+                    elif tracking and tracked:
+                        faces = analyzer.refresh(frame.image, tracked)
+                        since_detect = 0
+                    if faces is None:
+                        dets = detections[todo.index(frame)] if detections is not None else None
+                        faces = analyzer.analyze(frame.image, tiles=not video, detections=dets)
+                        since_detect = 0
+                    tracked = faces
+                    if smoother is not None:
+                        t = frame.timestamp if frame.timestamp is not None else frame.index / 30.0
+                        faces = [_smoothed(face, smoother(i, face.mesh, t)) for i, face in enumerate(faces)]
+                    # Alignment, encoding and the write run in the writer thread, overlapping the next frame.
+                    pending.submit(frame, writer.submit(_write_faces, state.out, src, frame, faces, options, info))
+                    if options.debug_dir:
+                        _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))
+            if last and count is not None and not stop.is_set() and next(frames, None) is not None:
+                state.stopped_early = True
+        except TruncatedVideoError:
+            pending.collect(wait_all=True)  # keep the faces found before the damage
+            raise
+        except BaseException:
+            pending.cancel()  # after an error: keep what was written, record nothing unsure
+            raise
+        pending.collect(wait_all=True)
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _smoothed(face: Face, mesh: np.ndarray) -> Face:
@@ -172,46 +254,63 @@ def _write_faces(out: Path, src: Path, frame: Frame, faces: list[Face], options:
     return names
 
 
+class _Pending:
+    """One worker's frames whose faces are being written, oldest first; recorded once on disk."""
+
+    def __init__(self, state: "_RunState"):
+        self.state = state
+        self._queue: deque = deque()  # (frame index, timestamp, future of written names)
+
+    def submit(self, frame: Frame, future) -> None:
+        self._queue.append((frame.index, frame.timestamp, future))
+        self.collect()
+
+    def collect(self, wait_all: bool = False) -> None:
+        """Record frames whose faces are on disk, oldest first; waits when too many are in flight."""
+        while self._queue and (wait_all or len(self._queue) > 4 or self._queue[0][2].done()):
+            index, timestamp, future = self._queue.popleft()
+            self.state.record(index, timestamp, future.result())  # re-raises a write error (disk full)
+
+    def cancel(self) -> None:
+        for _index, _timestamp, future in self._queue:
+            future.cancel()
+        self._queue.clear()
+
+
 class _RunState:
+    """Counters and the alignments index, shared by the workers (hence the lock)."""
+
     def __init__(self, index: Alignments | None, out: Path, options: ExtractOptions):
         self.index, self.out, self.options = index, out, options
         self.frames_seen = self.resumed = self.faces_total = self.no_face = 0
         self.stopped_early = False
         self._last_save, self._unsaved = time.monotonic(), 0
-        self._pending: deque = deque()  # (frame index, timestamp, future of written names), oldest first
+        self._lock = threading.RLock()
 
-    def submit(self, frame: Frame, future) -> None:
-        self._pending.append((frame.index, frame.timestamp, future))
-        self.collect()
-
-    def collect(self, wait_all: bool = False) -> None:
-        """Record frames whose faces are on disk, oldest first; waits when too many are in flight."""
-        while self._pending and (wait_all or len(self._pending) > 4 or self._pending[0][2].done()):
-            index, timestamp, future = self._pending.popleft()
-            self.record(index, timestamp, future.result())  # re-raises a write error (disk full)
-
-    def cancel_pending(self) -> None:
-        for _index, _timestamp, future in self._pending:
-            future.cancel()
-        self._pending.clear()
+    def seen(self, resumed: bool) -> None:
+        with self._lock:
+            self.frames_seen += 1
+            self.resumed += resumed
 
     def record(self, frame_index: int, timestamp: float | None, names: list[str]) -> None:
-        self.faces_total += len(names)
-        self.no_face += not names
-        if self.index is None:
-            return
-        self.index.frames.append(FrameEntry(frame_index, timestamp, names))
-        self._unsaved += 1
-        if self._unsaved >= SAVE_EVERY_FRAMES or time.monotonic() - self._last_save > SAVE_EVERY_S:
-            self.save()
+        with self._lock:
+            self.faces_total += len(names)
+            self.no_face += not names
+            if self.index is None:
+                return
+            self.index.frames.append(FrameEntry(frame_index, timestamp, names))
+            self._unsaved += 1
+            if self._unsaved >= SAVE_EVERY_FRAMES or time.monotonic() - self._last_save > SAVE_EVERY_S:
+                self.save()
 
     def save(self, final: bool = False, complete: bool = False) -> None:
         if self.index is None:
             return
-        self.index.frames.sort(key=lambda f: f.index)
-        self.index.complete = bool(final and complete)
-        self.index.save(self.out / ALIGNMENTS_NAME)
-        self._last_save, self._unsaved = time.monotonic(), 0
+        with self._lock:
+            self.index.frames.sort(key=lambda f: f.index)
+            self.index.complete = bool(final and complete)
+            self.index.save(self.out / ALIGNMENTS_NAME)
+            self._last_save, self._unsaved = time.monotonic(), 0
 
 
 # ---- setup and checks -------------------------------------------------------------------------

@@ -109,13 +109,14 @@ class FaceAnalyzer:
 
     # -- public -------------------------------------------------------------------------------
 
-    def analyze(self, image: np.ndarray, tiles: bool = False) -> list[Face]:
+    def analyze(self, image: np.ndarray, tiles: bool = False, detections: list[Detection] | None = None) -> list[Face]:
         """All faces of a BGR frame, largest first. Tries rotated copies when none is found upright.
 
         `tiles` also runs the detector on overlapping tiles of a large image: detectors see a downscaled
         copy (BlazeFace: 192 px), so small faces in big photos are only found this way. Slower; for stills.
+        `detections`: the detector's result for this image when already known (a batched detector ran it).
         """
-        dets = self.detector.detect(image)
+        dets = self.detector.detect(image) if detections is None else list(detections)
         if tiles:
             dets = _merge(dets + _tile_detections(self.detector, image))
         faces = self._faces_from(image, dets, 0.0)
@@ -152,6 +153,16 @@ class FaceAnalyzer:
                 return None
             faces.append(face)
         return faces
+
+    def refresh(self, image: np.ndarray, previous: list[Face], tiles: bool = False) -> list[Face]:
+        """Periodic re-detection while tracking. When every detection lies on a tracked face and every
+        tracked face holds a detection, the tracked faces are kept (one mesh per face, as in `track`);
+        otherwise (a face entered or left, tracking drifted) the faces are found from scratch."""
+        dets = [d for d in self.detector.detect(image) if d.size >= self.min_face]
+        faces = self.track(image, previous) if dets else None
+        if faces is not None and _covers(faces, dets):
+            return faces
+        return self.analyze(image, tiles=tiles, detections=dets)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -278,6 +289,16 @@ def _plausible_step(prev: Face, face: Face) -> bool:
     prev_side, side = max(px1 - px0, py1 - py0, 1.0), max(x1 - x0, y1 - y0, 1.0)
     jump = np.hypot((x0 + x1 - px0 - px1) / 2, (y0 + y1 - py0 - py1) / 2)
     return 0.6 < side / prev_side < 1.6 and jump < prev_side
+
+
+def _covers(faces: list[Face], dets: list[Detection]) -> bool:
+    """Each detection's centre lies in one tracked face's mesh box, and each face holds one detection."""
+    def inside(d: Detection, f: Face) -> bool:
+        x0, y0, x1, y1 = f.mesh_box
+        return x0 <= d.center[0] <= x1 and y0 <= d.center[1] <= y1
+
+    return all(sum(inside(d, f) for f in faces) == 1 for d in dets) and \
+        all(sum(inside(d, f) for d in dets) == 1 for f in faces)
 
 
 def _same_face(a: Face, b: Face) -> bool:

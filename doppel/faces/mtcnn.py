@@ -157,6 +157,7 @@ def _crops(images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
 
 class MTCNNDetector(Detector):
     name = "mtcnn"
+    batched = True
 
     def __init__(self, device=None, min_score: float = 0.5, min_size: int = 20, factor: float = 0.709,
                  thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)):
@@ -170,8 +171,19 @@ class MTCNNDetector(Detector):
     def detect(self, image: np.ndarray) -> list[Detection]:
         return self.detect_batch([image])[0]
 
-    @torch.inference_mode()
     def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        """Faces of several BGR images; images of the same size share one pass (one batch per network)."""
+        found: list[list[Detection]] = [[] for _ in images]
+        groups: dict[tuple, list[int]] = {}
+        for i, image in enumerate(images):
+            groups.setdefault(image.shape, []).append(i)
+        for members in groups.values():
+            for i, dets in zip(members, self._detect_same_size([images[i] for i in members])):
+                found[i] = dets
+        return found
+
+    @torch.inference_mode()
+    def _detect_same_size(self, images: list[np.ndarray]) -> list[list[Detection]]:
         """Faces of several same-sized BGR images in one pass (one batch per network).
 
         Runs in float32 on every device: the nets are tiny (the time goes to the image pyramid and NMS),

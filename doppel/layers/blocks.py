@@ -17,7 +17,8 @@ class XCos(nn.Module):
 
 
 def activation(slope: float, cos: bool = False) -> nn.Module:
-    return XCos() if cos else nn.LeakyReLU(slope, inplace=False)
+    # In place: every activation follows a conv or a sum whose output nothing else reads.
+    return XCos() if cos else nn.LeakyReLU(slope, inplace=True)
 
 
 def pixel_norm(x: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:

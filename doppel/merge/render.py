@@ -138,10 +138,14 @@ def render_layers(
         face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)
         if settings.mode in ("seamless", "seamless-hist-match"):
             face_u8 = seamless_clone(face_u8, roi, a[..., 0])
-        inside = a[..., 0] > 0
-        blended = roi.astype(np.float32) + (face_u8.astype(np.float32) - roi) * a
+        base = roi.astype(np.float32)
+        blended = face_u8.astype(np.float32)
+        blended -= base
+        blended *= a
+        blended += base
+        blended += 0.5
         # Pixels the mask does not reach keep their exact bytes.
-        out[y0:y1, x0:x1] = np.where(inside[..., None], (blended + 0.5).astype(np.uint8), roi)
+        np.copyto(roi, blended.astype(np.uint8), where=a > 0)
         alpha[y0:y1, x0:x1] = np.maximum(alpha[y0:y1, x0:x1], (a[..., 0] * 255.0 + 0.5).astype(np.uint8))
     return out, alpha
 

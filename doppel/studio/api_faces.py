@@ -43,10 +43,18 @@ def facesets(studio) -> list[dict]:
         if not folder.is_dir() or folder.name.startswith((".", TRASH_DIR)) or folder in seen:
             continue
         seen.add(folder)
-        n = len(list_images(folder))
-        if n:
-            out.append({"dir": relative(studio.root, folder), "faces": n})
+        images = list_images(folder)
+        if images and _is_face(images[0]):  # previews and frame folders are not facesets
+            out.append({"dir": relative(studio.root, folder), "faces": len(images)})
     return out
+
+
+def _is_face(path: Path) -> bool:
+    try:
+        read_metadata(path)
+        return True
+    except DoppelError:  # NoMetadataError included
+        return False
 
 
 def info(studio, req: Request) -> dict:

@@ -46,18 +46,18 @@ def random_affine(n: int, settings: AugmentSettings, gen: torch.Generator) -> to
     return theta.float()
 
 
-def random_warp_offsets(n: int, size: int, gen: torch.Generator) -> torch.Tensor:
+def random_warp_offsets(n: int, size: int, gen: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
     """N x H x W x 2 displacement (normalised units): a coarse grid of cell w/2, w/4 or w/8 whose
-    interior nodes move by N(0, 0.24 cell), upsampled smoothly to full size."""
-    out = torch.empty(n, size, size, 2)
+    interior nodes move by N(0, 0.24 cell) (cut at 2.5 sigma), upsampled smoothly to full size.
+    The random nodes come from `gen` on the CPU; the upsampling runs on `device`."""
+    out = torch.empty(n, 2, size, size, device=device)
     cells = torch.randint(1, 4, (n,), generator=gen)
     for i in range(n):
         c = 2 ** int(cells[i])
         nodes = torch.randn(2, c + 1, c + 1, generator=gen).clamp_(-2.5, 2.5) * (0.24 * 2.0 / c)
         nodes[:, 0, :] = nodes[:, -1, :] = nodes[:, :, 0] = nodes[:, :, -1] = 0  # keep the border
-        dense = F.interpolate(nodes[None], size=(size, size), mode="bicubic", align_corners=True)[0]
-        out[i] = dense.permute(1, 2, 0)
-    return out
+        out[i] = F.interpolate(nodes[None].to(device), size=(size, size), mode="bicubic", align_corners=True)[0]
+    return out.permute(0, 2, 3, 1)
 
 
 def hsv_jitter(images: torch.Tensor, power: float, gen: torch.Generator) -> torch.Tensor:
@@ -109,13 +109,11 @@ def augment(
     target = F.grid_sample(images, base, mode="bilinear", padding_mode="border", align_corners=False)
     masks = F.grid_sample(masks, base, mode="bilinear", padding_mode="zeros", align_corners=False)
     if settings.warp:
-        ident = torch.eye(2, 3).expand(n, 2, 3)
-        plain = F.affine_grid(ident, [n, 1, h, w], align_corners=False)
-        offsets = random_warp_offsets(n, h, gen)
-        bent = plain + offsets
+        ident = torch.eye(2, 3, device=images.device).expand(n, 2, 3)
+        bent = F.affine_grid(ident, [n, 1, h, w], align_corners=False) + random_warp_offsets(n, h, gen, images.device)
         # warp in output space first, then the shared affine: input = A(p + d(p))
-        grid = torch.einsum("nij,nhwj->nhwi", theta.cpu()[:, :, :2], bent) + theta.cpu()[:, None, None, :, 2]
-        inputs = F.grid_sample(images, grid.to(images.device), mode="bilinear", padding_mode="border", align_corners=False)
+        grid = torch.einsum("nij,nhwj->nhwi", theta[:, :, :2], bent) + theta[:, None, None, :, 2]
+        inputs = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     else:
         inputs = target
     if hsv and settings.hsv_power > 0:

@@ -334,6 +334,10 @@ def backup(folder: Path, iteration: int, keep: int) -> Path:
     folder = Path(folder)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     dest = folder / BACKUPS / f"{stamp}-it{iteration:08d}"
+    n = 1
+    while dest.exists():  # two backups within a second
+        n += 1
+        dest = folder / BACKUPS / f"{stamp}-it{iteration:08d}-{n}"
     _snapshot(folder, dest)
     existing = sorted(p for p in (folder / BACKUPS).iterdir() if p.is_dir() and not p.name.endswith((".part", ".old")))
     for old in existing[: max(0, len(existing) - keep)]:

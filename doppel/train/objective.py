@@ -67,12 +67,13 @@ class Objective:
                 load_optimizer(opt, loaded.optimizers[name], params, names, where)
 
     # ---- one step -----------------------------------------------------------------------------
-    def step(self, module: torch.nn.Module, batch: dict, iteration: int) -> tuple[torch.Tensor, dict]:
-        """Forward, loss, and (if the loss is finite) one optimizer step. Returns (loss, parts)."""
+    def step(self, module: torch.nn.Module, batch: dict, iteration: int, skip_nonfinite: bool = True) -> tuple[torch.Tensor, dict]:
+        """Forward, loss, and one optimizer step. Returns (loss, parts) as device tensors.
+        With `skip_nonfinite` a NaN/inf loss is not applied (that check waits for the device)."""
         with self.autocast():
             out = module(batch["src_input"], batch["dst_input"], need_swap=self.need_swap)
             total, parts = L.saehd_generator_loss(out, batch, self.options, self.discriminators)
-        if not torch.isfinite(total):
+        if skip_nonfinite and not torch.isfinite(total):
             return total.detach(), {}
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -93,7 +94,7 @@ class Objective:
         return total.detach(), {k: v.detach() for k, v in parts.items()}
 
     @torch.no_grad()
-    def evaluate(self, model: torch.nn.Module, faces: dict, autocast=None) -> float:
+    def evaluate(self, model: torch.nn.Module, faces: dict) -> float:
         """Generator loss (without adversarial terms) on fixed un-augmented faces, in chunks."""
         n = faces["src_input"].shape[0]
         chunk = max(1, int(self.options.batch_size))

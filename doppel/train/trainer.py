@@ -8,7 +8,6 @@ other processes use to watch and steer it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -21,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from doppel.core.device import autocast_dtype, pick_device
+from doppel.core.device import pick_device
 from doppel.core.errors import DoppelError
 from doppel.train import checkpoint as ckpt
 from doppel.train import distributed as ddp
@@ -146,7 +145,6 @@ def train(
     is_main = dist.is_main
     if device.type == "cpu":
         torch.set_num_threads(run.threads or os.cpu_count() or 1)  # every core for the model; workers use one each
-    amp_dtype = autocast_dtype(device)
     channels_last = device.type == "cuda"
     say = print if (is_main and run.progress) else (lambda *a, **k: None)
 
@@ -221,7 +219,6 @@ def train(
     history = History(model_dir, resume_at=state.iteration) if is_main else None
     tracker = ValidationTracker(patience=run.patience)
     start_iteration = state.iteration
-    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
 
     def make_loader(salt: int, start: int):
         source = BatchSource(src_train, dst_train, settings, augment_here=not gpu_aug, salt=salt, rank=dist.rank)
@@ -260,61 +257,93 @@ def train(
     data_wait = 0.0
     compute_time = 0.0
     stop_reason = "target"
+    hard_stop = False
     last_loss, last_val, last_preview = math.nan, None, None
+    last_parts: dict = {}
     losses_window: list[float] = []
+    # CPU: look at each loss at once. CUDA: keep losses on the GPU and read them every `sync_every`
+    # steps (one transfer), so the host never waits for the GPU inside the loop. A NaN found at a sync
+    # rolls back to the checkpoint; checkpoints are only written right after a clean sync.
+    sync_every = 1 if device.type == "cpu" else 20
+    pending: list[tuple[int, torch.Tensor, dict]] = []
     loader = iter(make_loader(state.salt, state.iteration + 1))
     bar = _progress_bar(run, state.iteration) if is_main else None
+
+    def due(k: int, now: float) -> bool:
+        return (
+            len(pending) >= sync_every
+            or (run.iterations and k >= run.iterations)
+            or (val_faces is not None and k % run.val_every == 0)
+            or (run.preview_every and k % run.preview_every == 0)
+            or now - last_status >= run.status_seconds
+            or (run.autosave_minutes and now - last_save[0] >= run.autosave_minutes * 60)
+            or (run.minutes and now - t_start >= run.minutes * 60)
+        )
+
     try:
         with _Interrupts() as interrupts:
             while True:
                 if run.iterations and state.iteration >= run.iterations:
                     stop_reason = "target"
                     break
-                if run.minutes and time.monotonic() - t_start >= run.minutes * 60:
-                    stop_reason = "minutes"
-                    break
-                stop_now = interrupts.requested or take_request(model_dir, STOP_FILE)
-                if ddp.any_true(stop_now, device, dist):
-                    stop_reason = "stop-request" if not interrupts.requested else "interrupted"
-                    break
+                if not pending:  # at a sync point: stop requests, time budget
+                    out_of_time = bool(run.minutes) and time.monotonic() - t_start >= run.minutes * 60
+                    asked = interrupts.requested or (is_main and take_request(model_dir, STOP_FILE))
+                    if ddp.any_true(out_of_time or asked, device, dist):  # every rank stops at the same step
+                        stop_reason = "interrupted" if interrupts.requested else "minutes" if out_of_time else "stop-request"
+                        break
 
                 t0 = time.monotonic()
                 k, raw = next(loader)
                 t1 = time.monotonic()
                 data_wait += t1 - t0
                 batch = finish_batch(raw, settings, device) if gpu_aug else _to_device(raw, device, channels_last)
-                with autocast():
-                    loss, parts = objective.step(train_module, batch, state.iteration)
-                loss_value = float(loss)  # one sync per step: NaN must never reach a checkpoint
-                compute_time += time.monotonic() - t1
-                if not math.isfinite(loss_value):
-                    rollback("NaN" if math.isnan(loss_value) else "inf")
-                    continue
+                loss, parts = objective.step(train_module, batch, state.iteration, skip_nonfinite=sync_every == 1)
+                pending.append((k, loss, parts))
                 state.iteration = k
-                state.rollbacks_in_a_row = 0
-                last_loss = loss_value
-                losses_window.append(loss_value)
-                row = {"iteration": k, "seconds": round(elapsed_before + time.monotonic() - t_start, 3), "loss": loss_value}
-                row.update({name: float(v) for name, v in parts.items()})
+                compute_time += time.monotonic() - t1
+                if not due(k, time.monotonic()):
+                    continue
 
+                # ---- sync point: read the pending losses in one transfer ----
+                keys = sorted({name for _, _, p in pending for name in p})
+                table = torch.stack([torch.stack([l.float()] + [p.get(n, l).float() for n in keys]) for _, l, p in pending])
+                values = table.cpu().tolist()
+                finite = all(math.isfinite(v[0]) for v in values)
+                if ddp.any_true(not finite, device, dist):
+                    bad = next((v[0] for v in values if not math.isfinite(v[0])), math.nan)
+                    pending.clear()
+                    rollback("NaN" if math.isnan(bad) else "inf")
+                    continue
+                state.rollbacks_in_a_row = 0
+                rows = []
+                now_s = round(elapsed_before + time.monotonic() - t_start, 3)
+                for (ki, _, _), v in zip(pending, values):
+                    rows.append({"iteration": ki, "seconds": now_s, "loss": v[0], **dict(zip(keys, v[1:]))})
+                    losses_window.append(v[0])
+                pending.clear()
+                last_loss = rows[-1]["loss"]
+                last_parts = {n: rows[-1][n] for n in keys}
+
+                stop_early = False
                 if val_faces is not None and k % run.val_every == 0:
-                    last_val = objective.evaluate(model, val_faces, autocast)
-                    row["val_loss"] = last_val
-                    train_avg = sum(losses_window) / len(losses_window)
+                    last_val = objective.evaluate(model, val_faces)
+                    rows[-1]["val_loss"] = last_val
+                    tracker.add(k, last_val, sum(losses_window) / len(losses_window))
                     losses_window.clear()
-                    tracker.add(k, last_val, train_avg)
                     if tracker.overfitting():
                         say(f"warning: validation loss rising while training loss falls (iteration {k}): the model may be overfitting")
                     if run.early_stop and tracker.should_stop():
-                        if history is not None:
-                            history.append(row)
-                        stop_reason = "early-stop"
-                        say(f"early stop: no validation improvement since iteration {tracker.best_iteration}")
-                        break
+                        stop_early = True
                 if history is not None:
-                    history.append(row)
+                    for row in rows:
+                        history.append(row)
+                if stop_early:
+                    stop_reason = "early-stop"
+                    say(f"early stop: no validation improvement since iteration {tracker.best_iteration}")
+                    break
                 if is_main and run.preview_every and k % run.preview_every == 0:
-                    last_preview = _write_preview(model, preview_faces, model_dir, k, run.preview_history, last_loss, autocast)
+                    last_preview = _write_preview(model, preview_faces, model_dir, k, run.preview_history, last_loss, objective.autocast)
                     if history is not None:
                         history.plot()
 
@@ -327,20 +356,24 @@ def train(
                     last_backup = now
                 if is_main and now - last_status >= run.status_seconds:
                     last_status = now
-                    info = _status(state, run, start_iteration, t_start, data_wait, compute_time, last_loss, last_val, last_preview, parts, "training", name, device)
+                    info = _status(state, run, start_iteration, t_start, data_wait, compute_time, last_loss, last_val, last_preview, last_parts, "training", name, device)
                     write_status(model_dir, **info)
                     if on_progress:
                         on_progress(info)
                 if bar is not None:
                     bar.update(k, last_loss)
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
+    except KeyboardInterrupt:  # a second Ctrl-C: the step may be half applied, keep the last save
+        stop_reason, hard_stop = "interrupted", True
     finally:
         if bar is not None:
             bar.close()
     # ---- save ---------------------------------------------------------------------------------
     elapsed = time.monotonic() - t_start
-    save(stop_reason)
+    if pending:  # losses not yet looked at (CUDA): keep the last checkpoint rather than risk a NaN
+        state.iteration -= len(pending)
+        hard_stop = True
+    if not hard_stop:
+        save(stop_reason)
     if is_main:
         if history is not None and history.rows:
             history.plot()

@@ -114,6 +114,29 @@ class Chrome:
         self._s("POST", "/actions", {"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]})
         self._s("DELETE", "/actions")
 
+    def drag(self, css: str, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
+        """Press at `start`, move to `end`, release (element pixel offsets from its top-left corner)."""
+        el = self.find(css)
+        rect = self._s("GET", f"/element/{el}/rect")
+        cx, cy = rect["width"] / 2, rect["height"] / 2
+
+        def move(x, y):
+            return {"type": "pointerMove", "duration": 20, "origin": {ELEMENT: el}, "x": int(round(x - cx)), "y": int(round(y - cy))}
+
+        actions = [move(*start), {"type": "pointerDown", "button": 0}]
+        for k in range(1, steps + 1):
+            actions.append(move(start[0] + (end[0] - start[0]) * k / steps, start[1] + (end[1] - start[1]) * k / steps))
+        actions.append({"type": "pointerUp", "button": 0})
+        self._s("POST", "/actions", {"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]})
+        self._s("DELETE", "/actions")
+
+    def double_click(self, css: str) -> None:
+        el = self.find(css)
+        click = [{"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]
+        actions = [{"type": "pointerMove", "duration": 0, "origin": {ELEMENT: el}, "x": 0, "y": 0}] + click + click
+        self._s("POST", "/actions", {"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]})
+        self._s("DELETE", "/actions")
+
     def keys(self, text: str) -> None:
         actions = []
         for ch in text:

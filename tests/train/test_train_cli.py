@@ -93,3 +93,17 @@ def test_config_file_sets_options(tmp_path):
     (tmp_path / "broken.toml").write_text("iterations = = 5")
     with pytest.raises(DoppelError, match="not valid TOML"):
         read_config(tmp_path / "broken.toml")
+
+
+@pytest.mark.slow
+def test_two_processes_under_torchrun(src_faces, dst_faces, tmp_path):
+    """DDP with the gloo backend on CPU: the same code path as several GPUs (NCCL)."""
+    model = tmp_path / "model"
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "doppel.cli", "train", "--src", str(src_faces),
+           "--dst", str(dst_faces), "--model", str(model), *FLAGS, "--iterations", "3", "--autosave-minutes", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert ckpt.read_checkpoint(model).state.iteration == 3
+    rows = (model / "history.csv").read_text().strip().splitlines()
+    assert len(rows) == 4  # header + 3 iterations, written by rank 0 only

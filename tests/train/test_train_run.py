@@ -127,3 +127,15 @@ def test_nan_loss_rolls_back(src_faces, dst_faces, tmp_path, monkeypatch, capsys
     weights = ckpt.load_file(str(folder / ckpt.MODEL_WEIGHTS))
     assert all(torch.isfinite(w).all() for w in weights.values())
     assert ckpt.read_checkpoint(folder).state.rollbacks == 1
+
+
+def test_backup_request_copies_a_valid_checkpoint(model_copy, src_faces, dst_faces):
+    (model_copy / "BACKUP").touch()
+    result = train(src_faces, dst_faces, model_copy, None, {}, run_options(iterations=3))
+    assert result.iteration == 3 and not (model_copy / "BACKUP").exists()
+    backups = list((model_copy / "backups").iterdir())
+    assert len(backups) == 1 and backups[0].name.endswith("-it00000003")
+    assert ckpt.read_checkpoint(backups[0]).state.iteration == 3
+    for old in range(3):  # only the newest `backups_keep` stay
+        ckpt.backup(model_copy, 3, keep=2)
+    assert len(list((model_copy / "backups").iterdir())) == 2

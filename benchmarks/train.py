@@ -1,0 +1,201 @@
+"""Training speed with everything a real run does: real faces, sample workers, augmentation, all
+losses, backward and the optimizer step. Not a test: it prints numbers and ratios measured in this run.
+
+    .venv/bin/python -m benchmarks.train [--quick] [--iters 8] [--configs a,b,quick96,h128,amp,c]
+                                         [--device auto] [--threads 0] [--workers -1]
+
+Rows: (a) saehd df res 64, ae 64 / e 32 / d 32 / mask 16, batch 8; (b) saehd df res 128 defaults, batch 4;
+the quick96, h128 and amp presets; (c) on CUDA only, saehd liae-ud res 256 defaults, batch 16 with MFU.
+Columns: ms/iteration, samples/s (src + dst faces), the share of loop time spent waiting for batches,
+GFLOP per iteration (fwd + bwd, counted by torch's FlopCounterMode), achieved GFLOP/s beside the machine's
+peak, and the speed-up over DeepFaceLab 2.0 (TF 2.15 CPU, idle 2-core machine: (a) 1.84 s/it, (b) 12.95 s/it).
+The sample pipeline is also timed alone (one worker, one thread) to show how much head-room it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DOPPEL_DATA", ROOT.parent / "shared" / "data")) / "clips"
+
+# name, model type, options, batch, DFL seconds/iteration on the reference 2-core machine (or None)
+CONFIGS = {
+    "a": ("saehd df r64 ae64/e32/d32/m16 b8", "saehd", dict(resolution=64, ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16), 8, 1.84),
+    "b": ("saehd df r128 defaults b4", "saehd", dict(resolution=128), 4, 12.95),
+    "quick96": ("quick96 b4", "quick96", {}, 4, None),
+    "h128": ("h128 b4", "h128", {}, 4, None),
+    "amp": ("amp r224 b4", "amp", {}, 4, None),
+    "c": ("saehd liae-ud r256 b16 (CUDA)", "saehd", dict(resolution=256, archi="liae-ud"), 16, None),
+}
+# dense bf16 tensor-core peaks (TFLOP/s) for MFU
+GPU_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "RTX 4090": 165.0, "A10": 125.0}
+
+
+def cpu_peak_gflops(threads: int) -> tuple[float, str]:
+    """fp32 peak: cores x GHz x FLOPs/cycle (2 FMA units x vector width x 2)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split()) if "flags" in text else set()
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
+    ghz = (max(mhz) / 1000.0) if mhz else 2.5
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 8
+    return threads * ghz * per_cycle, f"{threads} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle"
+
+
+def gpu_peak_tflops(device: torch.device) -> float | None:
+    name = torch.cuda.get_device_name(device)
+    for key, value in GPU_PEAK_TFLOPS.items():
+        if key in name:
+            return value
+    return None
+
+
+def faces(quick: bool, given_src: str | None, given_dst: str | None, size: int) -> tuple[Path, Path]:
+    if given_src and given_dst:
+        return Path(given_src), Path(given_dst)
+    from doppel.faces.extract import ExtractOptions, extract
+
+    out = Path(tempfile.gettempdir()) / f"doppel-bench-faces-{size}-{'q' if quick else 'f'}"
+    count = 16 if quick else 48
+    for clip, side in (("src_woman_a.mp4", "src"), ("dst_woman_b.mp4", "dst")):
+        if not (out / side / "alignments.json").exists() or len(list((out / side).glob("*.jpg"))) < count:
+            extract(DATA / clip, out / side, ExtractOptions(size=size, max_frames=count, every_n=max(1, 400 // count)), progress=False)
+    return out / "src", out / "dst"
+
+
+def flops_per_step(objective, model, batch) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        with objective.autocast():
+            out = model(batch["src_input"], batch["dst_input"], need_swap=objective.need_swap)
+            from doppel.train import losses
+
+            total, _ = losses.saehd_generator_loss(out, batch, objective.options, objective.discriminators)
+        total.backward()
+    model.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.device, workers: int) -> dict:
+    from doppel.models.registry import create_model
+    from doppel.train.faceset import load_faceset
+    from doppel.train.objective import Objective
+    from doppel.train.samples import BatchSource, batch_loader, finish_batch
+    from doppel.train.trainer import _auto_workers, _to_device, sample_settings
+
+    label, model_type, options, batch_size, dfl = CONFIGS[key]
+    torch.manual_seed(0)
+    model = create_model(model_type, batch_size=batch_size, **options)
+    opts = model.options
+    model.to(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        model.to(memory_format=torch.channels_last)
+    src = load_faceset(src_dir, model.resolution, model.face_type, progress=False)
+    dst = load_faceset(dst_dir, model.resolution, model.face_type, progress=False)
+    settings = sample_settings(opts, seed=0)
+    workers = _auto_workers(device, workers)
+    source = BatchSource(src, dst, settings, augment_here=not cuda)
+
+    # the sample pipeline alone, one thread in this process (what one worker does)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    source[0]
+    t = time.perf_counter()
+    for k in range(1, 4):
+        source[k]
+    pipe_s = (time.perf_counter() - t) / 3
+    torch.set_num_threads(threads)
+
+    objective = Objective(model, opts, device)
+    loader = batch_loader(source, 1, workers, pin_memory=cuda)
+
+    def next_batch():
+        t0 = time.perf_counter()
+        _, raw = next(loader)
+        waited = time.perf_counter() - t0
+        b = finish_batch(raw, settings, device) if cuda else _to_device(raw, device, False)
+        return b, waited
+
+    warmup = 2
+    for _ in range(warmup):
+        b, _ = next_batch()
+        objective.step(model, b, 0)
+    if cuda:
+        torch.cuda.synchronize()
+    wait = 0.0
+    t = time.perf_counter()
+    for _ in range(iters):
+        b, waited = next_batch()
+        wait += waited
+        loss, _ = objective.step(model, b, 0)
+    float(loss)  # one sync at the end
+    if cuda:
+        torch.cuda.synchronize()
+    step_s = (time.perf_counter() - t) / iters
+    flops = flops_per_step(objective, model, b)
+    return dict(label=label, step_s=step_s, samples_s=2 * batch_size / step_s, wait=wait / (step_s * iters),
+                gflop=flops / 1e9, gflops=flops / 1e9 / step_s, dfl=dfl, pipe_s=pipe_s, workers=workers,
+                params=sum(p.numel() for p in model.parameters()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="few iterations, configs a and quick96 only (CI)")
+    ap.add_argument("--iters", type=int, default=0, help="timed iterations per config (default 8, quick 2)")
+    ap.add_argument("--configs", default="", help=f"comma list of {', '.join(CONFIGS)}")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="model threads on CPU (0 = every core)")
+    ap.add_argument("--workers", type=int, default=-1, help="sample workers (-1 = auto)")
+    ap.add_argument("--src", default=None, help="aligned src faces (default: extracted from the shared clips)")
+    ap.add_argument("--dst", default=None)
+    args = ap.parse_args()
+
+    from doppel.core.device import pick_device
+
+    device = pick_device(None if args.device == "auto" else args.device)
+    threads = args.threads or os.cpu_count() or 1
+    if device.type == "cpu":
+        torch.set_num_threads(threads)
+    keys = [k for k in args.configs.split(",") if k] or (["a", "quick96"] if args.quick else ["a", "b", "quick96", "h128", "amp"] + (["c"] if device.type == "cuda" else []))
+    iters = args.iters or (2 if args.quick else 8)
+    src_dir, dst_dir = faces(args.quick, args.src, args.dst, 256)
+    print(f"device {device}; {threads} threads; load average {os.getloadavg()[0]:.1f} (numbers are only comparable on an idle machine)")
+    if device.type == "cpu":
+        peak, how = cpu_peak_gflops(threads)
+        print(f"CPU fp32 peak about {peak:.0f} GFLOP/s ({how})")
+    else:
+        tf = gpu_peak_tflops(device)
+        peak = tf * 1000 if tf else None
+        print(f"GPU {torch.cuda.get_device_name(device)}; bf16 dense peak {tf or 'unknown'} TFLOP/s")
+    header = f"{'config':34s} {'ms/it':>9s} {'samples/s':>9s} {'wait':>6s} {'GFLOP/it':>9s} {'GFLOP/s':>8s} {'%peak':>6s} {'pipe ms':>8s} {'vs DFL':>8s}"
+    print(header)
+    print("-" * len(header))
+    for key in keys:
+        if key == "c" and device.type != "cuda":
+            print(f"{CONFIGS[key][0]:34s} skipped: needs CUDA")
+            continue
+        try:
+            r = bench(key, src_dir, dst_dir, iters, device, args.workers)
+        except Exception as e:  # a preset that is missing or fails must not hide the other rows
+            print(f"{CONFIGS[key][0]:34s} failed: {type(e).__name__}: {e}")
+            continue
+        pct = f"{100 * r['gflops'] / peak:5.1f}%" if peak else "   n/a"
+        vs = f"{r['dfl'] / r['step_s']:7.2f}x" if r["dfl"] else "     n/a"
+        print(f"{r['label']:34s} {1000 * r['step_s']:9.1f} {r['samples_s']:9.1f} {100 * r['wait']:5.1f}% {r['gflop']:9.2f} "
+              f"{r['gflops']:8.1f} {pct} {1000 * r['pipe_s']:8.1f} {vs}")
+    print("wait = share of loop time spent waiting for the next batch (workers overlap with compute);"
+          " pipe ms = one batch made by one worker thread alone; vs DFL = DFL seconds per iteration / ours")
+
+
+if __name__ == "__main__":
+    main()
