@@ -30,7 +30,7 @@ from doppel.core.device import pick_device  # noqa: E402
 from doppel.faces.extract import ExtractOptions, extract  # noqa: E402
 from doppel.media.reader import read_frames  # noqa: E402
 from doppel.media.writer import VideoWriter  # noqa: E402
-from doppel.merge.merger import OutputOptions, merge  # noqa: E402
+from doppel.merge.merger import merge  # noqa: E402
 from doppel.merge.settings import MergeSettings  # noqa: E402
 from doppel.models.registry import create_model  # noqa: E402
 

@@ -41,10 +41,18 @@ __all__ = ["ExtractOptions", "ExtractResult", "extract"]
 ALIGNMENTS_NAME = "alignments.json"
 OPTIONS_NAME = "extract.json"
 REDETECT_EVERY = 30  # while tracking, run the detector anyway every N frames (new faces, drift)
-SAVE_EVERY_S = 2.0  # the alignments index (resume point) is saved this often, or every SAVE_EVERY_FRAMES
+# The alignments index (the resume point) is saved SAVE_EVERY_FRAMES frames into a run, then every SAVE_EVERY_S
+# or more: each save rewrites the whole index (milliseconds per thousand frames), so the interval grows to
+# SAVE_COST_SHARE^-1 times the last save's duration, keeping saving under 5 % of the time on long videos.
+SAVE_EVERY_S = 2.0
 SAVE_EVERY_FRAMES = 25
+SAVE_COST_SHARE = 0.05
 MAX_AUTO_WORKERS = 4  # workers=0 (auto): one per core, up to this many
 MIN_FRAMES_PER_WORKER = 60  # shorter inputs are not split (each worker loads its own models)
+# Face files are written by a few threads per worker: each write ends with an fsync, whose latency (not CPU)
+# would otherwise set the pace. Frames are still recorded in order, once their files are on disk.
+WRITE_THREADS = 3
+MAX_IN_FLIGHT = 6
 DETECT_BATCH = 8  # frames per forward pass of a batching detector (MTCNN) when frames are not tracked
 
 
@@ -162,7 +170,7 @@ def _run_segment(src, video, done, options, info, bar, state, start, count, last
     since_detect = 0
     with FaceAnalyzer(options.detector, options.device, options.min_face, options.max_faces,
                       options.rotation_retry) as analyzer, \
-            ThreadPoolExecutor(1, thread_name_prefix="doppel-write") as writer, \
+            ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="doppel-write") as writer, \
             closing(prefetch(read_frames(src, start=start * options.every_n, every_n=options.every_n))) as frames:
         pending = _Pending(state)
         # Untracked frames go to a batching detector (MTCNN) several at a time: one forward pass per batch.
@@ -267,7 +275,7 @@ class _Pending:
 
     def collect(self, wait_all: bool = False) -> None:
         """Record frames whose faces are on disk, oldest first; waits when too many are in flight."""
-        while self._queue and (wait_all or len(self._queue) > 4 or self._queue[0][2].done()):
+        while self._queue and (wait_all or len(self._queue) > MAX_IN_FLIGHT or self._queue[0][2].done()):
             index, timestamp, future = self._queue.popleft()
             self.state.record(index, timestamp, future.result())  # re-raises a write error (disk full)
 
@@ -284,7 +292,7 @@ class _RunState:
         self.index, self.out, self.options = index, out, options
         self.frames_seen = self.resumed = self.faces_total = self.no_face = 0
         self.stopped_early = False
-        self._last_save, self._unsaved = time.monotonic(), 0
+        self._last_save, self._unsaved, self._saves, self._save_cost = time.monotonic(), 0, 0, 0.0
         self._lock = threading.RLock()
 
     def seen(self, resumed: bool) -> None:
@@ -300,17 +308,20 @@ class _RunState:
                 return
             self.index.frames.append(FrameEntry(frame_index, timestamp, names))
             self._unsaved += 1
-            if self._unsaved >= SAVE_EVERY_FRAMES or time.monotonic() - self._last_save > SAVE_EVERY_S:
+            interval = max(SAVE_EVERY_S, self._save_cost / SAVE_COST_SHARE)
+            if (self._saves == 0 and self._unsaved >= SAVE_EVERY_FRAMES) or time.monotonic() - self._last_save > interval:
                 self.save()
 
     def save(self, final: bool = False, complete: bool = False) -> None:
         if self.index is None:
             return
         with self._lock:
+            started = time.monotonic()
             self.index.frames.sort(key=lambda f: f.index)
             self.index.complete = bool(final and complete)
             self.index.save(self.out / ALIGNMENTS_NAME)
             self._last_save, self._unsaved = time.monotonic(), 0
+            self._saves, self._save_cost = self._saves + 1, self._last_save - started
 
 
 # ---- setup and checks -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Pure image functions on arrays: colour transfer, masks, blending, sharpening, degrading, warping."""

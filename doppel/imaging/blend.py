@@ -43,11 +43,11 @@ def seamless_clone(face: np.ndarray, frame: np.ndarray, mask: np.ndarray) -> np.
     """
     m = (np.asarray(mask) > 0.5).astype(np.uint8) * 255
     m[:1], m[-1:], m[:, :1], m[:, -1:] = 0, 0, 0, 0
-    ys, xs = np.nonzero(m)
-    if ys.size < 16:
+    if cv2.countNonZero(m) < 16:
         return frame.copy()
-    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
-    center = ((x0 + x1 + 1) // 2, (y0 + y1 + 1) // 2)
+    # OpenCV puts the mask's bounding box at center - size // 2: give exactly that, or the face shifts a pixel.
+    x, y, w, h = cv2.boundingRect(m)
+    center = (x + w // 2, y + h // 2)
     try:
         return cv2.seamlessClone(face, frame, m, center, cv2.NORMAL_CLONE)
     except cv2.error:  # degenerate shapes at the frame border: plain paste is the safe fallback

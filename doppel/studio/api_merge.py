@@ -66,9 +66,7 @@ class _Session:
 
 
 def _session(studio) -> _Session:
-    if not hasattr(studio, "_merge_session"):
-        studio._merge_session = _Session()
-    return studio._merge_session
+    return studio.cache.setdefault("merge", _Session())
 
 
 def _prepare(studio, model_dir: Path, frame_index: int, settings) -> _Session:

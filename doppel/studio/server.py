@@ -42,6 +42,7 @@ class Studio:
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
     jobs: Jobs = field(default_factory=Jobs)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one writer at a time per workspace
+    cache: dict = field(default_factory=dict)  # loaded models and analyzers, reused across requests
 
     @property
     def workspace(self) -> Workspace:

@@ -24,8 +24,9 @@ def preview_grid(src: torch.Tensor, src_recon: torch.Tensor, dst: torch.Tensor, 
     grid = np.concatenate(rows, axis=0)
     size = cols[0].shape[1]
     header = np.full((22, grid.shape[1], 3), 32, np.uint8)
+    scale = 0.4 * min(1.0, size / 96)  # keep the labels inside narrow columns
     for j, name in enumerate(COLUMNS):
-        cv2.putText(header, name, (j * size + 3, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230), 1, cv2.LINE_AA)
+        cv2.putText(header, name, (j * size + 2, 15), cv2.FONT_HERSHEY_SIMPLEX, scale, (230, 230, 230), 1, cv2.LINE_AA)
     if label:
         footer = np.full((18, grid.shape[1], 3), 32, np.uint8)
         cv2.putText(footer, label, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230), 1, cv2.LINE_AA)

@@ -50,6 +50,11 @@ class TrainResult:
     rollbacks: int
 
 
+def sync_interval(device: torch.device) -> int:
+    """Steps between reads of the loss values (1 on CPU, where reading costs nothing)."""
+    return 1 if device.type == "cpu" else 20
+
+
 def sample_settings(o: Any, seed: int) -> SampleSettings:
     """How batches are drawn and augmented, from the model's training options (pretrain overrides)."""
     pretrain = bool(getattr(o, "pretrain", False))
@@ -213,6 +218,7 @@ def train(
     train_module = ddp.wrap(model, dist, device)
     if run.compile and device.type == "cuda":
         train_module = torch.compile(train_module)
+    state.extra["run"] = dataclasses.asdict(run)  # the latest run's options, saved in train_state.json
     if is_main and loaded is None:
         ckpt.save_checkpoint(model_dir, model, state, objective.optimizers(), objective.modules())  # a good state to roll back to
 
@@ -241,7 +247,7 @@ def train(
         ckpt.restore_rng(back.rng)
         in_a_row = state.rollbacks_in_a_row + 1
         total = state.rollbacks + 1
-        state.iteration, state.salt = back.state.iteration, back.state.salt + 1
+        state.iteration, state.salt = back.state.iteration, max(state.salt, back.state.salt) + 1
         state.rollbacks, state.rollbacks_in_a_row = total, in_a_row
         say(f"loss was {why} at iteration {k}: rolled back to the checkpoint of iteration {state.iteration}")
         if history is not None:
@@ -264,7 +270,7 @@ def train(
     # CPU: look at each loss at once. CUDA: keep losses on the GPU and read them every `sync_every`
     # steps (one transfer), so the host never waits for the GPU inside the loop. A NaN found at a sync
     # rolls back to the checkpoint; checkpoints are only written right after a clean sync.
-    sync_every = 1 if device.type == "cpu" else 20
+    sync_every = sync_interval(device)
     pending: list[tuple[int, torch.Tensor, dict]] = []
     loader = iter(make_loader(state.salt, state.iteration + 1))
     bar = _progress_bar(run, state.iteration) if is_main else None
@@ -297,7 +303,10 @@ def train(
                 k, raw = next(loader)
                 t1 = time.monotonic()
                 data_wait += t1 - t0
-                batch = finish_batch(raw, settings, device) if gpu_aug else _to_device(raw, device, channels_last)
+                if gpu_aug:
+                    batch = _to_device(finish_batch(raw, settings, device), device, channels_last)
+                else:
+                    batch = _to_device(raw, device, channels_last)
                 loss, parts = objective.step(train_module, batch, state.iteration, skip_nonfinite=sync_every == 1)
                 pending.append((k, loss, parts))
                 state.iteration = k

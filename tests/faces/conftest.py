@@ -8,6 +8,18 @@ import av
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """MTCNN's nets are tiny: on a shared, loaded machine torch's intra-op threads mostly wait for each other
+    (4-5x slower than one thread). The tests run them on one thread; the results are the same."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def analyzer():
     from doppel.faces.landmarks import FaceAnalyzer

@@ -48,3 +48,47 @@ def test_nms_matches_a_brute_force_greedy_pass():
         if all(iou(boxes[i].tolist(), boxes[j].tolist()) <= 0.5 for j in expected):
             expected.append(i)
     assert kept == expected and 10 < len(kept) < 300
+
+
+def _small_frames(data_dir, count=4, side=256):
+    from doppel.media.reader import read_frames
+
+    frames = [f.image for _, f in zip(range(count), read_frames(data_dir / "clips" / "dst_woman_b.mp4", every_n=90))]
+    return [cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames]
+
+
+def test_mtcnn_batch_matches_one_frame_at_a_time(data_dir):
+    frames = _small_frames(data_dir)
+    frames.append(cv2.resize(frames[0], (320, 240)))  # another size: its own pass, result in its place
+    detector = MTCNNDetector(device="cpu")
+    batched = detector.detect_batch(frames)
+    assert len(batched) == len(frames) and all(len(found) == 1 for found in batched)
+    for image, found in zip(frames, batched):
+        alone = detector.detect(image)
+        assert len(alone) == 1
+        assert np.abs(np.array(alone[0].box) - np.array(found[0].box)).max() < 0.5
+        assert abs(alone[0].score - found[0].score) < 1e-3
+    assert batched[-1][0].box[2] > 256 * 320 / 256 * 0.5  # mapped to its own (wider) frame
+
+
+def test_extraction_batches_mtcnn_across_frames(data_dir, tmp_path, monkeypatch):
+    from doppel.core.images import list_images
+    from doppel.core.metadata import read_metadata
+    from doppel.faces.extract import ExtractOptions, extract
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, image in enumerate(_small_frames(data_dir)):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    sizes = []
+    real = MTCNNDetector.detect_batch
+
+    def spy(self, images):
+        sizes.append(len(images))
+        return real(self, images)
+
+    monkeypatch.setattr(MTCNNDetector, "detect_batch", spy)
+    result = extract(folder, tmp_path / "out", ExtractOptions(size=64, detector="mtcnn", device="cpu"), progress=False)
+    assert result.faces_written == 4 and result.frames_without_face == 0
+    assert sizes[0] == 4  # the four frames went through the detector in one pass
+    assert {read_metadata(p).detector for p in list_images(tmp_path / "out")} == {"mtcnn"}

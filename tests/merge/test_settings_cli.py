@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,11 +13,28 @@ from doppel.core.images import read_image
 from doppel.media.reader import read_frames
 from doppel.merge.settings import MergeSettings, config_path_for, merge_settings_fields
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _doppel(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "doppel.cli", *args], cwd=ROOT, capture_output=True, text=True)
+class _Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _doppel(capsys, *args: str) -> _Result:
+    """Run the real `doppel` entry point in-process (its error handling included)."""
+    from doppel.cli import main
+
+    old = sys.argv
+    sys.argv = ["doppel", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = int(e.code or 0)
+    finally:
+        sys.argv = old
+    captured = capsys.readouterr()
+    return _Result(code, captured.out, captured.err)
 
 
 def test_settings_round_trip_and_validation(tmp_path):
@@ -40,11 +56,11 @@ def test_settings_round_trip_and_validation(tmp_path):
     assert "seamless" in names["mode"]["choices"]
 
 
-def test_cli_preview_saves_settings_and_config_overrides(tiny_model_dir, dst_clip, dst_aligned, tmp_path):
+def test_cli_preview_saves_settings_and_config_overrides(capsys, tiny_model_dir, dst_clip, dst_aligned, tmp_path):
     config = tmp_path / "tuned.json"
     MergeSettings(mode="overlay", blur=50, color_transfer="lct").save(config)
     png = tmp_path / "look.png"
-    r = _doppel("merge", "--model", str(tiny_model_dir), "--dst", str(dst_clip), "--aligned", str(dst_aligned),
+    r = _doppel(capsys, "merge", "--model", str(tiny_model_dir), "--dst", str(dst_clip), "--aligned", str(dst_aligned),
                 "--config", str(config), "--erode", "20", "--frame", "4", "--preview", str(png))
     assert r.returncode == 0, r.stderr
     saved = json.loads(config_path_for(png).read_text())["settings"]
@@ -54,12 +70,12 @@ def test_cli_preview_saves_settings_and_config_overrides(tiny_model_dir, dst_cli
     assert image.shape == frame.shape and (image != frame).any()
 
 
-def test_cli_errors_are_one_line(tiny_model_dir, dst_clip, tmp_path):
-    r = _doppel("merge", "--model", str(tiny_model_dir), "--dst", str(dst_clip), "--aligned", str(tmp_path),
+def test_cli_errors_are_one_line(capsys, tiny_model_dir, dst_clip, tmp_path):
+    r = _doppel(capsys, "merge", "--model", str(tiny_model_dir), "--dst", str(dst_clip), "--aligned", str(tmp_path),
                 "-o", str(tmp_path / "o.mp4"))
     assert r.returncode == 2
     assert "alignments.json" in r.stderr and "doppel extract" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    r = _doppel("merge", "--model", str(tmp_path), "--dst", str(dst_clip), "--mode", "nonsense", "-o", "x.mp4")
+    r = _doppel(capsys, "merge", "--model", str(tmp_path), "--dst", str(dst_clip), "--mode", "nonsense", "-o", "x.mp4")
     assert r.returncode == 2 and "--mode 'nonsense'" in r.stderr
     assert not (tmp_path / "o.mp4").exists()

@@ -1,0 +1,1 @@
+"""The one-command swap: extract, train, merge, resumable (see docs/merge.md)."""
