@@ -47,7 +47,10 @@ REDETECT_EVERY = 30  # while tracking, run the detector anyway every N frames (n
 SAVE_EVERY_S = 2.0
 SAVE_EVERY_FRAMES = 25
 SAVE_COST_SHARE = 0.05
-MAX_AUTO_WORKERS = 4  # workers=0 (auto): one per core, up to this many
+# workers=0 (auto): one worker per two cores, up to MAX_AUTO_WORKERS. One worker already keeps about two cores
+# busy (decode and writes in their own threads, mediapipe's inference threads); measured on 2 cores, a second
+# worker added ~10 % CPU per frame (its own models, decoding up to its stretch) and no speed.
+MAX_AUTO_WORKERS = 4
 MIN_FRAMES_PER_WORKER = 60  # shorter inputs are not split (each worker loads its own models)
 # Face files are written by a few threads per worker: each write ends with an fsync, whose latency (not CPU)
 # would otherwise set the pace. Frames are still recorded in order, once their files are on disk.
@@ -125,7 +128,7 @@ def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None
     positions = -(-total // options.every_n)
     if options.max_frames is not None:
         positions = min(positions, options.max_frames)
-    workers = options.workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    workers = options.workers or max(1, min((os.cpu_count() or 1) // 2, MAX_AUTO_WORKERS))
     workers = max(1, min(workers, positions // MIN_FRAMES_PER_WORKER))
     bounds = [positions * i // workers for i in range(workers + 1)]
     segments: list[tuple[int, int | None]] = [(bounds[i], bounds[i + 1] - bounds[i]) for i in range(workers - 1)]
@@ -178,9 +181,11 @@ def _run_segment(src, video, done, options, info, bar, state, start, count, last
         try:
             for chunk in _chunks(frames if count is None else islice(frames, count), batch):
                 if stop.is_set():
-                    return
+                    break
                 todo = [f for f in chunk if f.index not in done]
-                detections = analyzer.detector.detect_batch([f.image for f in todo]) if batch > 1 and todo else None
+                detections = {}
+                if batch > 1 and todo:
+                    detections = dict(zip((f.index for f in todo), analyzer.detector.detect_batch([f.image for f in todo])))
                 for frame in chunk:
                     state.seen(frame.index in done)
                     bar(1)
@@ -195,14 +200,13 @@ def _run_segment(src, video, done, options, info, bar, state, start, count, last
                         faces = analyzer.refresh(frame.image, tracked)
                         since_detect = 0
                     if faces is None:
-                        dets = detections[todo.index(frame)] if detections is not None else None
-                        faces = analyzer.analyze(frame.image, tiles=not video, detections=dets)
+                        faces = analyzer.analyze(frame.image, tiles=not video, detections=detections.get(frame.index))
                         since_detect = 0
                     tracked = faces
                     if smoother is not None:
                         t = frame.timestamp if frame.timestamp is not None else frame.index / 30.0
                         faces = [_smoothed(face, smoother(i, face.mesh, t)) for i, face in enumerate(faces)]
-                    # Alignment, encoding and the write run in the writer thread, overlapping the next frame.
+                    # Alignment, encoding and the write run in writer threads, overlapping the next frames.
                     pending.submit(frame, writer.submit(_write_faces, state.out, src, frame, faces, options, info))
                     if options.debug_dir:
                         _write_debug(Path(options.debug_dir), frame, faces, _frame_stem(src, frame, video))

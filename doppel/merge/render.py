@@ -52,10 +52,12 @@ def needs_dst_mask(settings: MergeSettings) -> bool:
 
 
 def _mask_part(name: str, face: MergeFace, pred: Prediction, size: int) -> np.ndarray:
+    """One named mask at `size` pixels (the landmark hull is drawn at that size, the others resized)."""
+    res = pred.rgb.shape[0]
     if name == "full":
         return np.ones((size, size), np.float32)
     if name == "dst":
-        return face_hull_mask(face.landmarks, size)
+        return face_hull_mask(np.asarray(face.landmarks) * (size / res), size)
     part = {"learned-prd": pred.mask, "learned-dst": pred.dst_mask, "xseg-dst": face.xseg, "xseg-prd": pred.xseg}[name]
     if part is None:
         hints = {
@@ -65,12 +67,14 @@ def _mask_part(name: str, face: MergeFace, pred: Prediction, size: int) -> np.nd
             "xseg-prd": "Pass an XSeg model (--xseg-model) or use --mask-mode xseg-dst",
         }
         raise DoppelError(f"mask mode '{name}' is not available", hint=hints[name])
-    return np.asarray(part, np.float32).reshape(size, size)
+    part = np.asarray(part, np.float32).reshape(res, res)
+    return part if size == res else cv2.resize(part, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def build_mask(mask_mode: str, face: MergeFace, pred: Prediction) -> np.ndarray:
-    """The RxR float mask in face space for a mask mode (products with '*', a clipped sum with '+')."""
-    size = pred.rgb.shape[0]
+def build_mask(mask_mode: str, face: MergeFace, pred: Prediction, size: int | None = None) -> np.ndarray:
+    """The float mask in face space for a mask mode (products with '*', a clipped sum with '+'),
+    at `size` pixels (default: the model's resolution)."""
+    size = size or pred.rgb.shape[0]
     if "+" in mask_mode:
         parts = [_mask_part(n, face, pred, size) for n in mask_mode.split("+")]
         return np.clip(sum(parts), 0.0, 1.0)
@@ -78,6 +82,13 @@ def build_mask(mask_mode: str, face: MergeFace, pred: Prediction) -> np.ndarray:
     for name in mask_mode.split("*"):
         mask = mask * _mask_part(name, face, pred, size)
     return mask
+
+
+def mask_size(face_to_frame: np.ndarray, res: int, limit: int = 512) -> int:
+    """Mask work size: the face's size in the frame (so edges and feathering are not blocky), at
+    least the model's resolution and at most `limit`."""
+    scale = float(np.sqrt(abs(np.linalg.det(np.asarray(face_to_frame, np.float64)[:, :2]))))
+    return int(np.clip(round(res * scale), res, max(res, limit)))
 
 
 def _recolour(prd: np.ndarray, dst: np.ndarray, hard: np.ndarray, settings: MergeSettings) -> np.ndarray:
@@ -102,15 +113,17 @@ def _finish(prd: np.ndarray, face: MergeFace, settings: MergeSettings) -> np.nda
 
 
 def _face_layers(face: MergeFace, pred: Prediction, settings: MergeSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The processed face and its soft mask, both in face space."""
-    size = pred.rgb.shape[0]
+    """The processed face (model resolution) and its soft mask (at `mask_size`), both in face space."""
+    res = pred.rgb.shape[0]
     prd = np.asarray(pred.rgb, np.float32)
+    work = mask_size(face.face_to_frame, res)
     if settings.mode == "raw-rgb":
-        return prd, np.ones((size, size), np.float32)
-    mask = build_mask(settings.mask_mode, face, pred)
+        return prd, np.ones((work, work), np.float32)
+    mask = build_mask(settings.mask_mode, face, pred, work)
     if settings.mode == "raw-predict":
         return prd, (mask > 0.5).astype(np.float32)
-    hard = (mask > 0.5).astype(np.float32)
+    small = mask if work == res else cv2.resize(mask, (res, res), interpolation=cv2.INTER_AREA)
+    hard = (small > 0.5).astype(np.float32)
     prd = _finish(_recolour(prd, face.image, hard, settings), face, settings)
     return prd, erode_blur(mask, settings.erode, settings.blur)
 
@@ -132,7 +145,9 @@ def render_layers(
             continue
         x0, y0, x1, y1 = bounds
         roi = out[y0:y1, x0:x1]
-        a = warp_into_roi(mask, face_to_frame, bounds, cv2.INTER_LINEAR)
+        mask_to_frame = face_to_frame.copy()
+        mask_to_frame[:, :2] *= size / mask.shape[0]  # the mask may be larger than the face image
+        a = warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR)
         a = np.clip(a, 0.0, 1.0)[..., None]
         face_roi = np.clip(warp_into_roi(prd, face_to_frame, bounds), 0.0, 1.0)
         face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)

@@ -233,7 +233,7 @@ def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
     from doppel.merge.merger import OutputOptions, merge
     from doppel.merge.settings import MergeSettings
 
-    settings = MergeSettings(mode="overlay", mask_mode="dst", color_transfer="rct", blur=30, erode=5)
+    settings = MergeSettings(mode="overlay", mask_mode="dst", color_transfer="rct", blur=50, erode=5)
     r = merge(ws.model, dst, out, settings, ws.dst_aligned, OutputOptions(codec=options.codec, crf=options.crf),
               device=options.device, progress=options.progress)
     return {"frames": r.frames, "detail": f"{r.frames} frames ({r.frames_with_faces} with faces), {r.fps:.1f} frames/s"}

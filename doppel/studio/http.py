@@ -138,16 +138,18 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
         def _dispatch(self, method: str) -> Response:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            self._check_host()
-            token_ok = self._check_token(query)
             body = b""
             if method == "POST":
-                if self.headers.get(POST_HEADER) != "1":
-                    raise HttpError(403, f"POST requests need the {POST_HEADER} header")
+                # Read the body before any refusal: answering first and closing while the client is
+                # still sending makes it see a reset connection instead of our answer.
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY:
                     raise HttpError(413, "request too large")
                 body = self.rfile.read(length)
+            self._check_host()
+            token_ok = self._check_token(query)
+            if method == "POST" and self.headers.get(POST_HEADER) != "1":
+                raise HttpError(403, f"POST requests need the {POST_HEADER} header")
             req = Request(method, url.path, query, self.headers, body)
             if method == "GET" and (url.path == "/" or url.path.startswith("/static/")):
                 response = static_file("index.html" if url.path == "/" else url.path[len("/static/") :])

@@ -94,6 +94,3 @@ class Jobs:
                 start_new_session=True,  # training outlives the studio (and its Ctrl-C); stop it with STOP
             )
         return job
-
-    def running_threads(self) -> list[Job]:
-        return [j for j in self._jobs.values() if j.thread is not None and j.running]

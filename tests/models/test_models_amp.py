@@ -24,7 +24,7 @@ def test_amp_defaults_match_dfl():
 def test_morph_is_monotonic_between_destination_and_source(real_faces):
     torch.manual_seed(0)
     model = create_model("amp", resolution=64, ae_dims=32, inter_dims=64, e_dims=16, d_dims=16, d_mask_dims=16)
-    batch = face_batch(real_faces[64], 4)
+    batch = face_batch(real_faces[64], 2)
     opt = make_optimizer(model.generator_parameters(), model.options)
     for _ in range(3):
         loss, _ = saehd_generator_loss(model(batch["src_input"], batch["dst_input"], need_swap=False), batch,

@@ -43,7 +43,7 @@ def test_every_archi_trains_one_step(archi, real_pair):
     opt = make_optimizer(model.generator_parameters(), model.options)
     out = model(src, dst)
     for t in (out.src_rgb, out.dst_rgb, out.swap_rgb):
-        assert t.shape == (2, 3, 64, 64) and float(t.min()) >= 0 and float(t.max()) <= 1
+        assert t.shape == (2, 3, 64, 64) and float(t.detach().min()) >= 0 and float(t.detach().max()) <= 1
     assert out.src_mask.shape == out.dst_mask.shape == out.swap_mask.shape == (2, 1, 64, 64)
     loss, parts = saehd_generator_loss(out, _batch(src, dst), model.options)
     assert torch.isfinite(loss) and loss > 0
@@ -67,17 +67,17 @@ def test_liae_without_random_warp_freezes_inter_ab():
 
 def test_training_reduces_loss_on_real_frames(real_pair):
     torch.manual_seed(0)
-    src, dst = real_pair
+    src, dst = (t[:2] for t in real_pair)
     model = create_model("saehd", archi="liae-ud", lr=5e-4, **SMALL)
     opt = make_optimizer(model.generator_parameters(), model.options)
     batch = _batch(src, dst)
     losses = []
-    for _ in range(12):
+    for _ in range(8):
         loss, _ = saehd_generator_loss(model(src, dst, need_swap=False), batch, model.options)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0] * 0.9
 
 
