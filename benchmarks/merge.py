@@ -31,6 +31,7 @@ from doppel.faces.extract import ExtractOptions, extract  # noqa: E402
 from doppel.media.reader import read_frames  # noqa: E402
 from doppel.media.writer import VideoWriter  # noqa: E402
 from doppel.merge.merger import merge  # noqa: E402
+from doppel.merge.predict import default_batch  # noqa: E402
 from doppel.merge.settings import MergeSettings  # noqa: E402
 from doppel.models.registry import create_model  # noqa: E402
 
@@ -60,7 +61,7 @@ def io_only(clip: Path, out: Path) -> float:
 
 def forward_only(model, faces: int, batch: int, device: torch.device) -> float:
     """Seconds for the model's swap pass over `faces` faces in batches (input already on the device)."""
-    x = torch.rand(batch, 3, model.resolution, model.resolution, device=device)
+    x = torch.rand(batch, 3, model.resolution, model.resolution, device=device).contiguous(memory_format=torch.channels_last)
     dtype = torch.bfloat16 if device.type == "cuda" else None
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         model.swap(x)
@@ -79,9 +80,9 @@ def run_case(name: str, options: dict, settings: MergeSettings, clip: Path, alig
              device: torch.device, io_fps: float, batch: int) -> None:
     torch.manual_seed(0)
     model = create_model("saehd", **options).to(device).eval()
-    merge(None, clip, work / f"warm_{name}.mp4", settings, aligned, model=model, progress=False, batch_size=batch)  # warm-up
+    forward_only(model.to(memory_format=torch.channels_last), 8, 8, device)  # warm-up (kernels, allocator)
     r = merge(None, clip, work / f"{name}.mp4", settings, aligned, model=model, progress=False, batch_size=batch)
-    fwd = forward_only(model, r.faces, batch, device)
+    fwd = forward_only(model.to(memory_format=torch.channels_last), r.faces, batch or default_batch(model.resolution), device)
     overhead = (r.seconds - fwd) / fwd
     print(f"  ({name}) {options.get('resolution')} px, {model.num_parameters() / 1e6:.1f} M params: "
           f"merge {r.fps:.1f} frames/s = {r.fps / io_fps:.2f} x decode+encode; "
@@ -93,7 +94,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="60 frames instead of the whole clip")
     p.add_argument("--frames", type=int, default=None)
     p.add_argument("--device", default=None)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=int, default=None, help="faces per model call (default: merge's own choice)")
     args = p.parse_args()
     device = pick_device(args.device)
     frames = args.frames or (60 if args.quick else 536)

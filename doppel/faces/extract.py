@@ -40,7 +40,7 @@ __all__ = ["ExtractOptions", "ExtractResult", "extract"]
 
 ALIGNMENTS_NAME = "alignments.json"
 OPTIONS_NAME = "extract.json"
-REDETECT_EVERY = 30  # while tracking, run the detector anyway every N frames (new faces, drift)
+REDETECT_EVERY = 15  # while tracking, run the detector anyway every N frames (new faces, drift)
 # The alignments index (the resume point) is saved SAVE_EVERY_FRAMES frames into a run, then every SAVE_EVERY_S
 # or more: each save rewrites the whole index (milliseconds per thousand frames), so the interval grows to
 # SAVE_COST_SHARE^-1 times the last save's duration, keeping saving under 5 % of the time on long videos.
@@ -49,7 +49,7 @@ SAVE_EVERY_FRAMES = 25
 SAVE_COST_SHARE = 0.05
 # workers=0 (auto): one worker per two cores, up to MAX_AUTO_WORKERS. One worker already keeps about two cores
 # busy (decode and writes in their own threads, mediapipe's inference threads); measured on 2 cores, a second
-# worker added ~10 % CPU per frame (its own models, decoding up to its stretch) and no speed.
+# worker gave no speed-up (it loads its own models and decodes the video up to its stretch).
 MAX_AUTO_WORKERS = 4
 MIN_FRAMES_PER_WORKER = 60  # shorter inputs are not split (each worker loads its own models)
 # Face files are written by a few threads per worker: each write ends with an fsync, whose latency (not CPU)

@@ -168,7 +168,7 @@ def merge(
     aligned: str | Path | None = None,
     output: OutputOptions = OutputOptions(),
     device: str | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     xseg_model: str | Path | None = None,
     progress: bool = True,
     model=None,
@@ -205,7 +205,7 @@ def merge(
                 result.faces += len(faces)
             pending.append((frame, faces))
             pending_faces += len(faces)
-            if pending_faces >= batch_size or len(pending) >= 4 * batch_size:
+            if pending_faces >= predictor.batch_size or len(pending) >= 4 * predictor.batch_size:
                 _render_batch(pending, predictor, settings, sink, result)
                 for _ in pending:
                     advance()
@@ -233,7 +233,7 @@ def _load_model(model_dir, device):
     return load_model(model_dir, device=pick_device(device))
 
 
-def _make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int = 8) -> Predictor:
+def _make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int | None = None) -> Predictor:
     xseg = None
     if "xseg-prd" in settings.mask_mode:
         if xseg_model is None:

@@ -50,14 +50,18 @@ class _DFLOptimizer(Optimizer):
             lr = group["lr"]
             if group["lr_cos"]:
                 lr *= (math.cos(float(step) * (2 * math.pi / group["lr_cos"])) + 1) / 2
-            deltas = self._deltas(group, params, grads, states, lr)
+            num, denom = self._direction(group, grads, states)
             if group["lr_dropout"] < 1.0:
-                keep = [torch.rand_like(d) < group["lr_dropout"] for d in deltas]
-                deltas = [d * k for d, k in zip(deltas, keep)]
-            torch._foreach_sub_(params, deltas)
+                keep = [torch.rand_like(n) < group["lr_dropout"] for n in num]
+                num = [n * k for n, k in zip(num, keep)]
+            torch._foreach_addcdiv_(params, num, denom, value=-lr * self._lr_scale(group, states))
             for s in states:
                 s["step"] += 1
         return loss
+
+
+    def _lr_scale(self, group, states) -> float:
+        return 1.0
 
 
 def _clip_global_norm(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
@@ -73,7 +77,8 @@ class AdaBelief(_DFLOptimizer):
     def __init__(self, params, lr: float = 5e-5, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-7, **kw):
         super().__init__(params, lr=lr, eps=eps, betas=tuple(betas), **kw)
 
-    def _deltas(self, group, params, grads, states, lr):
+    def _direction(self, group, grads, states):
+        """(m, sqrt(v) + eps): the step is lr * m / (sqrt(v) + eps), with no bias correction."""
         b1, b2 = group["betas"]
         ms, vs = [s["m"] for s in states], [s["v"] for s in states]
         torch._foreach_lerp_(ms, grads, 1 - b1)  # m = b1 m + (1-b1) g
@@ -82,9 +87,7 @@ class AdaBelief(_DFLOptimizer):
         torch._foreach_addcmul_(vs, diff, diff, value=1 - b2)
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, group["eps"])
-        deltas = torch._foreach_div(ms, denom)
-        torch._foreach_mul_(deltas, lr)
-        return deltas
+        return ms, denom
 
 
 class RMSprop(_DFLOptimizer):
@@ -93,15 +96,13 @@ class RMSprop(_DFLOptimizer):
     def __init__(self, params, lr: float = 5e-5, rho: float = 0.9, eps: float = 1e-7, **kw):
         super().__init__(params, lr=lr, eps=eps, rho=rho, **kw)
 
-    def _deltas(self, group, params, grads, states, lr):
+    def _direction(self, group, grads, states):
         acc = [s["a"] for s in states]
         torch._foreach_mul_(acc, group["rho"])
         torch._foreach_addcmul_(acc, grads, grads, value=1 - group["rho"])
         denom = torch._foreach_sqrt(acc)
         torch._foreach_add_(denom, group["eps"])
-        deltas = torch._foreach_div(grads, denom)
-        torch._foreach_mul_(deltas, lr)
-        return deltas
+        return grads, denom
 
 
 class Adam(_DFLOptimizer):
@@ -110,7 +111,7 @@ class Adam(_DFLOptimizer):
     def __init__(self, params, lr: float = 5e-5, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-7, **kw):
         super().__init__(params, lr=lr, eps=eps, betas=tuple(betas), **kw)
 
-    def _deltas(self, group, params, grads, states, lr):
+    def _direction(self, group, grads, states):
         b1, b2 = group["betas"]
         ms, vs = [s["m"] for s in states], [s["v"] for s in states]
         t = float(states[0]["step"]) + 1
@@ -120,9 +121,10 @@ class Adam(_DFLOptimizer):
         denom = torch._foreach_sqrt(vs)
         torch._foreach_div_(denom, math.sqrt(1 - b2**t))
         torch._foreach_add_(denom, group["eps"])
-        deltas = torch._foreach_div(ms, denom)
-        torch._foreach_mul_(deltas, lr / (1 - b1**t))
-        return deltas
+        return ms, denom
+
+    def _lr_scale(self, group, states) -> float:
+        return 1.0 / (1 - group["betas"][0] ** (float(states[0]["step"]) + 1))
 
 
 OPTIMIZERS = {"adabelief": AdaBelief, "rmsprop": RMSprop, "adam": Adam}

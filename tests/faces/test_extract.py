@@ -159,15 +159,20 @@ def test_changed_options_on_resume_are_refused(src_faces, tmp_path, data_dir):
         extract(data_dir / "clips" / "src_woman_a.mp4", src_faces, ExtractOptions(size=256, max_frames=1), progress=False)
 
 
-def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path):
+def test_resume_after_kill_gives_the_same_faces(data_dir, tmp_path, monkeypatch):
+    import doppel.faces.extract as extract_module
+
     clip = data_dir / "clips" / "dst_woman_b.mp4"
     options = dict(size=64, every_n=5, max_frames=60)
     clean = tmp_path / "clean"
-    extract(clip, clean, ExtractOptions(**options), progress=False)
+    extract(clip, clean, ExtractOptions(**options, workers=1), progress=False)
 
+    # The killed and the resumed runs split the input between two workers: same faces as one clean pass.
+    options["workers"] = 2
+    monkeypatch.setattr(extract_module, "MIN_FRAMES_PER_WORKER", 10)
     killed = tmp_path / "killed"
-    code = (f"from doppel.faces.extract import extract, ExtractOptions; "
-            f"extract({str(clip)!r}, {str(killed)!r}, ExtractOptions(**{options!r}), progress=False)")
+    code = (f"import doppel.faces.extract as m; m.MIN_FRAMES_PER_WORKER = 10; "
+            f"m.extract({str(clip)!r}, {str(killed)!r}, m.ExtractOptions(**{options!r}), progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _recorded_frames(killed / "alignments.json"):

@@ -81,3 +81,13 @@ def test_style_loss_sees_colour_shift(real_pair):
     assert float(style_loss(src, src, 4, 100).max()) < 1e-6
     shifted = (src + torch.tensor([0.1, 0.0, -0.1]).view(1, 3, 1, 1)).clamp(0, 1)
     assert float(style_loss(src, shifted, 4, 100).min()) > 0.1
+
+
+def test_dssim_uses_two_kernels_from_256_px(real_pair):
+    from doppel.train.losses import image_dssim
+
+    a = F.interpolate(real_pair[0][:1], size=256, mode="bilinear", align_corners=False)
+    b = (a + 0.05 * torch.randn_like(a)).clamp(0, 1)
+    expected = 5 * dssim(a, b, int(256 / 11.6)) + 5 * dssim(a, b, int(256 / 23.2))
+    assert torch.allclose(image_dssim(a, b, 256), expected)
+    assert not torch.allclose(image_dssim(a, b, 256), 10 * dssim(a, b, int(256 / 11.6)))

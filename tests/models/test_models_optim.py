@@ -79,3 +79,19 @@ def test_state_round_trips_through_safetensors(tmp_path):
         n(x).square().mean().backward()
         o.step()
     assert torch.equal(net.weight, net2.weight)
+
+
+def test_adam_matches_torch():
+    from doppel.train.optim import Adam
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    ours, ref = Adam(a.parameters(), lr=1e-2, eps=1e-7), torch.optim.Adam(b.parameters(), lr=1e-2, eps=1e-7)
+    x = torch.randn(8, 6)
+    for _ in range(3):
+        for net, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+    assert torch.allclose(a.weight, b.weight, atol=1e-6)
