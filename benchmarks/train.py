@@ -148,6 +148,58 @@ def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.devi
                 params=sum(p.numel() for p in model.parameters()))
 
 
+def run(quick: bool, configs: str = "", iters: int = 0, device_name: str = "auto", threads: int = 0,
+        workers: int = -1, src: str | None = None, dst: str | None = None, echo=print) -> list[dict]:
+    """Measure the configs; print the table with `echo` and return one row dict per config (for `doppel bench`)."""
+    from doppel.core.device import pick_device
+
+    device = pick_device(None if device_name == "auto" else device_name)
+    threads = threads or os.cpu_count() or 1
+    if device.type == "cpu":
+        torch.set_num_threads(threads)
+    keys = [k for k in configs.split(",") if k] or (["a", "quick96"] if quick else ["a", "b", "quick96", "h128", "amp"] + (["c"] if device.type == "cuda" else []))
+    iters = iters or (2 if quick else 8)
+    src_dir, dst_dir = faces(quick, src, dst, 256)
+    echo(f"device {device}; {threads} threads; load average {os.getloadavg()[0]:.1f} (numbers are only comparable on an idle machine)")
+    if device.type == "cpu":
+        peak, how = cpu_peak_gflops(threads)
+        echo(f"CPU fp32 peak about {peak:.0f} GFLOP/s ({how})")
+    else:
+        tf = gpu_peak_tflops(device)
+        peak = tf * 1000 if tf else None
+        echo(f"GPU {torch.cuda.get_device_name(device)}; bf16 dense peak {tf or 'unknown'} TFLOP/s")
+    header = f"{'config':34s} {'ms/it':>9s} {'samples/s':>9s} {'wait':>6s} {'GFLOP/it':>9s} {'GFLOP/s':>8s} {'%peak':>6s} {'pipe ms':>8s} {'vs DFL':>8s}"
+    echo(header)
+    echo("-" * len(header))
+    rows: list[dict] = []
+    for key in keys:
+        label = CONFIGS[key][0]
+        if key == "c" and device.type != "cuda":
+            echo(f"{label:34s} skipped: needs CUDA")
+            rows.append(dict(name=label, status="missing", reference="needs CUDA"))
+            continue
+        try:
+            r = bench(key, src_dir, dst_dir, iters, device, workers)
+        except Exception as e:  # a preset that is missing or fails must not hide the other rows
+            echo(f"{label:34s} failed: {type(e).__name__}: {e}")
+            rows.append(dict(name=label, status="error", reference=f"{type(e).__name__}: {e}"))
+            continue
+        pct = f"{100 * r['gflops'] / peak:5.1f}%" if peak else "   n/a"
+        vs = f"{r['dfl'] / r['step_s']:7.2f}x" if r["dfl"] else "     n/a"
+        echo(f"{r['label']:34s} {1000 * r['step_s']:9.1f} {r['samples_s']:9.1f} {100 * r['wait']:5.1f}% {r['gflop']:9.2f} "
+             f"{r['gflops']:8.1f} {pct} {1000 * r['pipe_s']:8.1f} {vs}")
+        if r["dfl"]:
+            rows.append(dict(name=f"{label}: s/iteration", value=r["step_s"], unit="s/it",
+                             reference="DeepFaceLab 2.0 s/it (speed-up = ratio)", reference_value=r["dfl"],
+                             ratio=r["dfl"] / r["step_s"]))
+        rows.append(dict(name=f"{label}: GFLOP/s", value=r["gflops"], unit="GFLOP/s",
+                         reference="device peak" if peak else "", reference_value=peak))
+        rows.append(dict(name=f"{label}: data wait", value=r["wait"], unit="share of loop time"))
+    echo("wait = share of loop time spent waiting for the next batch (workers overlap with compute);"
+         " pipe ms = one batch made by one worker thread alone; vs DFL = DFL seconds per iteration / ours")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few iterations, configs a and quick96 only (CI)")
@@ -159,42 +211,7 @@ def main() -> None:
     ap.add_argument("--src", default=None, help="aligned src faces (default: extracted from the shared clips)")
     ap.add_argument("--dst", default=None)
     args = ap.parse_args()
-
-    from doppel.core.device import pick_device
-
-    device = pick_device(None if args.device == "auto" else args.device)
-    threads = args.threads or os.cpu_count() or 1
-    if device.type == "cpu":
-        torch.set_num_threads(threads)
-    keys = [k for k in args.configs.split(",") if k] or (["a", "quick96"] if args.quick else ["a", "b", "quick96", "h128", "amp"] + (["c"] if device.type == "cuda" else []))
-    iters = args.iters or (2 if args.quick else 8)
-    src_dir, dst_dir = faces(args.quick, args.src, args.dst, 256)
-    print(f"device {device}; {threads} threads; load average {os.getloadavg()[0]:.1f} (numbers are only comparable on an idle machine)")
-    if device.type == "cpu":
-        peak, how = cpu_peak_gflops(threads)
-        print(f"CPU fp32 peak about {peak:.0f} GFLOP/s ({how})")
-    else:
-        tf = gpu_peak_tflops(device)
-        peak = tf * 1000 if tf else None
-        print(f"GPU {torch.cuda.get_device_name(device)}; bf16 dense peak {tf or 'unknown'} TFLOP/s")
-    header = f"{'config':34s} {'ms/it':>9s} {'samples/s':>9s} {'wait':>6s} {'GFLOP/it':>9s} {'GFLOP/s':>8s} {'%peak':>6s} {'pipe ms':>8s} {'vs DFL':>8s}"
-    print(header)
-    print("-" * len(header))
-    for key in keys:
-        if key == "c" and device.type != "cuda":
-            print(f"{CONFIGS[key][0]:34s} skipped: needs CUDA")
-            continue
-        try:
-            r = bench(key, src_dir, dst_dir, iters, device, args.workers)
-        except Exception as e:  # a preset that is missing or fails must not hide the other rows
-            print(f"{CONFIGS[key][0]:34s} failed: {type(e).__name__}: {e}")
-            continue
-        pct = f"{100 * r['gflops'] / peak:5.1f}%" if peak else "   n/a"
-        vs = f"{r['dfl'] / r['step_s']:7.2f}x" if r["dfl"] else "     n/a"
-        print(f"{r['label']:34s} {1000 * r['step_s']:9.1f} {r['samples_s']:9.1f} {100 * r['wait']:5.1f}% {r['gflop']:9.2f} "
-              f"{r['gflops']:8.1f} {pct} {1000 * r['pipe_s']:8.1f} {vs}")
-    print("wait = share of loop time spent waiting for the next batch (workers overlap with compute);"
-          " pipe ms = one batch made by one worker thread alone; vs DFL = DFL seconds per iteration / ours")
+    run(args.quick, args.configs, args.iters, args.device, args.threads, args.workers, args.src, args.dst)
 
 
 if __name__ == "__main__":
