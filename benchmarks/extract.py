@@ -59,8 +59,58 @@ def jitter(clip: Path, smooth: bool, frames: int = 150) -> float:
     return float(np.linalg.norm(residual, axis=-1).mean() / width * 100)
 
 
+def run(quick: bool, clip: Path = DATA / "clips" / "src_woman_a.mp4", size: int = 256, workers: int = 0,
+        repeat: int = 1, still_clip: Path = DATA / "clips" / "man_h_glasses.mp4", with_jitter: bool | None = None,
+        echo=print) -> list[dict]:
+    """Measure, print with `echo`, and return one row dict per figure (for `doppel bench`).
+
+    quick: one extraction run (the default worker count) and no jitter measurement.
+    """
+    # Imports load outside the timings (mediapipe pulls in matplotlib); model graphs load inside them.
+    import mediapipe.python.solutions.face_mesh  # noqa: F401
+
+    import doppel.faces.extract  # noqa: F401
+    import doppel.faces.landmarks  # noqa: F401
+
+    echo(f"clip {clip.name}, --size {size}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    best: dict[str, tuple] = {}
+
+    def keep(name, frames, wall, cpu, extra=None):
+        if name not in best or frames / wall > best[name][0]:
+            best[name] = (frames / wall, cpu / frames * 1000, extra)
+
+    runs = [(f"extract, workers={workers or 'auto'}", workers)] if quick else [("extract, 1 worker", 1), (f"extract, workers={workers or 'auto'}", workers)]
+    for _ in range(repeat):
+        frames, wall, cpu = timed(lambda: decode_only(clip))
+        keep("decode", frames, wall, cpu)
+        for name, n in runs:
+            with tempfile.TemporaryDirectory() as tmp:
+                result, wall, cpu = timed(lambda: full_extract(clip, size, Path(tmp), workers=n))
+            keep(name, result.frames_seen, wall, cpu, result)
+
+    decode_fps, decode_ms, _ = best["decode"]
+    echo(f"decode only                {decode_fps:7.1f} frames/s   ({decode_ms:5.2f} ms CPU per frame)")
+    rows = [dict(name="decode only", value=decode_fps, unit="frames/s")]
+    for name, (fps, ms, result) in best.items():
+        if name == "decode":
+            continue
+        echo(f"{name:26s} {fps:7.1f} frames/s   ({ms:5.2f} ms CPU per frame, {result.faces_written} faces, "
+             f"{result.frames_without_face} frames without a face)   ratio to decode {fps / decode_fps:.3f}")
+        rows.append(dict(name=f"{name} (size {size})", value=fps, unit="frames/s", reference="decode-only frames/s",
+                         reference_value=decode_fps))
+    echo("targets: >= 60 frames/s and a ratio >= 0.3 on 2 free cores")
+    if with_jitter if with_jitter is not None else not quick:
+        raw, smoothed = jitter(still_clip, False), jitter(still_clip, True)
+        echo(f"landmark jitter on {still_clip.name}: {raw:.3f} % of face width raw, {smoothed:.3f} % with --smooth "
+             f"({smoothed / raw:.2f}x)")
+        rows.append(dict(name="landmark jitter with --smooth", value=smoothed, unit="% of face width",
+                         reference="raw jitter", reference_value=raw))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one extraction run, no jitter (CI)")
     parser.add_argument("--clip", type=Path, default=DATA / "clips" / "src_woman_a.mp4")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=0, help="workers of the second extraction run (0 = auto)")
@@ -68,41 +118,8 @@ def main() -> None:
     parser.add_argument("--still-clip", type=Path, default=DATA / "clips" / "man_h_glasses.mp4")
     parser.add_argument("--no-jitter", action="store_true")
     args = parser.parse_args()
-
-    # Imports load outside the timings (mediapipe pulls in matplotlib); model graphs load inside them.
-    import mediapipe.python.solutions.face_mesh  # noqa: F401
-
-    import doppel.faces.extract  # noqa: F401
-    import doppel.faces.landmarks  # noqa: F401
-
-    print(f"clip {args.clip.name}, --size {args.size}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    best: dict[str, tuple] = {}
-
-    def keep(name, frames, wall, cpu, extra=None):
-        if name not in best or frames / wall > best[name][0]:
-            best[name] = (frames / wall, cpu / frames * 1000, extra)
-
-    for _ in range(args.repeat):
-        frames, wall, cpu = timed(lambda: decode_only(args.clip))
-        keep("decode", frames, wall, cpu)
-        for name, workers in (("extract, 1 worker", 1), (f"extract, workers={args.workers or 'auto'}", args.workers)):
-            with tempfile.TemporaryDirectory() as tmp:
-                result, wall, cpu = timed(lambda: full_extract(args.clip, args.size, Path(tmp), workers=workers))
-            keep(name, result.frames_seen, wall, cpu, result)
-
-    decode_fps, decode_ms, _ = best["decode"]
-    print(f"decode only                {decode_fps:7.1f} frames/s   ({decode_ms:5.2f} ms CPU per frame)")
-    for name, (fps, ms, result) in best.items():
-        if name == "decode":
-            continue
-        print(f"{name:26s} {fps:7.1f} frames/s   ({ms:5.2f} ms CPU per frame, {result.faces_written} faces, "
-              f"{result.frames_without_face} frames without a face)   ratio to decode {fps / decode_fps:.3f}")
-    print("targets: >= 60 frames/s and a ratio >= 0.3 on 2 free cores")
-    if args.no_jitter:
-        return
-    raw, smoothed = jitter(args.still_clip, False), jitter(args.still_clip, True)
-    print(f"landmark jitter on {args.still_clip.name}: {raw:.3f} % of face width raw, {smoothed:.3f} % with --smooth "
-          f"({smoothed / raw:.2f}x)")
+    run(args.quick, args.clip, args.size, args.workers, args.repeat, args.still_clip,
+        False if args.no_jitter else None)
 
 
 if __name__ == "__main__":
