@@ -77,16 +77,49 @@ def forward_only(model, faces: int, batch: int, device: torch.device) -> float:
 
 
 def run_case(name: str, options: dict, settings: MergeSettings, clip: Path, aligned: Path, work: Path,
-             device: torch.device, io_fps: float, batch: int) -> None:
+             device: torch.device, io_fps: float, batch: int, echo=print) -> list[dict]:
     torch.manual_seed(0)
     model = create_model("saehd", **options).to(device).eval()
     forward_only(model.to(memory_format=torch.channels_last), 8, 8, device)  # warm-up (kernels, allocator)
     r = merge(None, clip, work / f"{name}.mp4", settings, aligned, model=model, progress=False, batch_size=batch)
     fwd = forward_only(model.to(memory_format=torch.channels_last), r.faces, batch or default_batch(model.resolution), device)
     overhead = (r.seconds - fwd) / fwd
-    print(f"  ({name}) {options.get('resolution')} px, {model.num_parameters() / 1e6:.1f} M params: "
-          f"merge {r.fps:.1f} frames/s = {r.fps / io_fps:.2f} x decode+encode; "
-          f"forward alone {r.faces / fwd:.1f} faces/s; everything else adds {overhead * 100:.0f} % to the forward time")
+    echo(f"  ({name}) {options.get('resolution')} px, {model.num_parameters() / 1e6:.1f} M params: "
+         f"merge {r.fps:.1f} frames/s = {r.fps / io_fps:.2f} x decode+encode; "
+         f"forward alone {r.faces / fwd:.1f} faces/s; everything else adds {overhead * 100:.0f} % to the forward time")
+    label = f"({name}) saehd df {options.get('resolution')} px, {clip.stem}"
+    return [
+        dict(name=f"{label}: merged frames/s", value=r.fps, unit="frames/s", reference="decode+encode frames/s",
+             reference_value=io_fps),
+        dict(name=f"{label}: time besides the forward pass", value=overhead, unit="share of forward time",
+             reference="target <= 0.2" if name == "b" else ""),
+    ]
+
+
+def run(quick: bool, frames: int | None = None, device_name: str | None = None, batch: int | None = None,
+        echo=print) -> list[dict]:
+    """Measure both cases, print with `echo`, return row dicts (for `doppel bench`)."""
+    device = pick_device(device_name)
+    frames = frames or (60 if quick else 536)
+    echo(f"device {device}, torch threads {torch.get_num_threads()}, {frames} frames")
+    clips = [DATA / "dst_woman_b.mp4"] + ([DATA / "woman_k_outdoor_1280x720.mp4"] if device.type == "cuda" else [])
+    settings_a = MergeSettings(mode="hist-match", color_transfer="rct", blur=40)
+    settings_b = MergeSettings(mode="overlay", color_transfer="rct", blur=40)
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="doppel-bench-merge-") as tmp:
+        work = Path(tmp)
+        for clip in clips:
+            short = cut(clip, work / f"{clip.stem}.mp4", frames)
+            aligned = work / f"{clip.stem}_aligned"
+            extract(short, aligned, ExtractOptions(size=128), progress=False)
+            io_fps = io_only(short, work / "io.mp4")
+            w, h = next(iter(read_frames(short))).image.shape[1::-1]
+            echo(f"{clip.name} ({w}x{h}): decode+encode alone {io_fps:.1f} frames/s")
+            rows.append(dict(name=f"decode+encode {clip.stem} ({w}x{h})", value=io_fps, unit="frames/s"))
+            rows += run_case("a", SMALL, settings_a, short, aligned, work, device, io_fps, batch, echo)
+            rows += run_case("b", LARGE, settings_b, short, aligned, work, device, io_fps, batch, echo)
+    echo("targets on 2 CPU cores: (a) >= 25 frames/s; (b) everything else adds <= 20 %")
+    return rows
 
 
 def main() -> None:
@@ -96,24 +129,7 @@ def main() -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--batch", type=int, default=None, help="faces per model call (default: merge's own choice)")
     args = p.parse_args()
-    device = pick_device(args.device)
-    frames = args.frames or (60 if args.quick else 536)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, {frames} frames")
-    clips = [DATA / "dst_woman_b.mp4"] + ([DATA / "woman_k_outdoor_1280x720.mp4"] if device.type == "cuda" else [])
-    settings_a = MergeSettings(mode="hist-match", color_transfer="rct", blur=40)
-    settings_b = MergeSettings(mode="overlay", color_transfer="rct", blur=40)
-    with tempfile.TemporaryDirectory(prefix="doppel-bench-merge-") as tmp:
-        work = Path(tmp)
-        for clip in clips:
-            short = cut(clip, work / f"{clip.stem}.mp4", frames)
-            aligned = work / f"{clip.stem}_aligned"
-            extract(short, aligned, ExtractOptions(size=128), progress=False)
-            io_fps = io_only(short, work / "io.mp4")
-            w, h = next(iter(read_frames(short))).image.shape[1::-1]
-            print(f"{clip.name} ({w}x{h}): decode+encode alone {io_fps:.1f} frames/s")
-            run_case("a", SMALL, settings_a, short, aligned, work, device, io_fps, args.batch)
-            run_case("b", LARGE, settings_b, short, aligned, work, device, io_fps, args.batch)
-    print("targets on 2 CPU cores: (a) >= 25 frames/s; (b) everything else adds <= 20 %")
+    run(args.quick, args.frames, args.device, args.batch)
 
 
 if __name__ == "__main__":

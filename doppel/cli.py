@@ -9,6 +9,11 @@ import sys
 import typer
 from rich.console import Console
 
+try:  # typer >= 0.29 vendors click; older typer uses the click package
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException
+
 from doppel import __version__
 from doppel.core.errors import DoppelError
 
@@ -75,13 +80,9 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except Exception as e:  # click usage errors come through here in standalone_mode=False
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except ClickException as e:  # usage errors come through here in standalone_mode=False
+        e.show()
+        sys.exit(e.exit_code)
 
 
 if __name__ == "__main__":

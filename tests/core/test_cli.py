@@ -1,0 +1,27 @@
+import subprocess
+import sys
+
+
+def _doppel(*args):
+    return subprocess.run([sys.executable, "-m", "doppel.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_usage_error_exits_nonzero_with_message():
+    r = _doppel("workspace", "init", "--bogus")
+    assert r.returncode == 2
+    assert "No such option" in r.stderr
+
+
+def test_user_error_is_one_line_naming_the_file(tmp_path):
+    missing = tmp_path / "missing.mp4"
+    r = _doppel("extract", str(missing), str(tmp_path / "out"))
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "missing.mp4" in lines[0]
+
+
+def test_workspace_init_makes_dfl_layout(tmp_path):
+    r = _doppel("workspace", "init", str(tmp_path / "ws"))
+    assert r.returncode == 0, r.stderr
+    for sub in ("data_src/aligned", "data_dst/aligned", "model", "output"):
+        assert (tmp_path / "ws" / sub).is_dir()
