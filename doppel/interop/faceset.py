@@ -37,12 +37,13 @@ def _check_dirs(src: Path, out: Path) -> list[Path]:
     return files
 
 
-def import_dfl(src: str | Path, out: str | Path, progress: bool = True) -> ConvertResult:
-    """Convert a DeepFaceLab aligned faceset into doppel faces (same images, JSON metadata)."""
+def _convert_folder(src: str | Path, out: str | Path, label: str, convert, progress: bool) -> ConvertResult:
+    """Write convert(path) -> bytes for every face of src into out; files already there are kept
+    (so a re-run resumes), and a face that cannot be converted is reported, not fatal."""
     src, out = Path(src), Path(out)
     result = ConvertResult()
     files = _check_dirs(src, out)
-    with progress_bar(f"importing {src.name}", len(files), progress) as bar:
+    with progress_bar(f"{label} {src.name}", len(files), progress) as bar:
         for path in files:
             bar.advance()
             target = out / path.name
@@ -50,33 +51,20 @@ def import_dfl(src: str | Path, out: str | Path, progress: bool = True) -> Conve
                 result.kept += 1
                 continue
             try:
-                data, _ = dfl_face_bytes(path)
+                data = convert(path)
             except DoppelError as e:
                 result.refused.append((path.name, e.message))
                 continue
             write_bytes(target, data)
             result.converted += 1
     return result
+
+
+def import_dfl(src: str | Path, out: str | Path, progress: bool = True) -> ConvertResult:
+    """Convert a DeepFaceLab aligned faceset into doppel faces (same images, JSON metadata)."""
+    return _convert_folder(src, out, "importing", lambda path: dfl_face_bytes(path)[0], progress)
 
 
 def export_dfl(src: str | Path, out: str | Path, progress: bool = True) -> ConvertResult:
     """Write doppel faces as DeepFaceLab faces (DFL's APP15/fcWp metadata added, doppel's kept)."""
-    src, out = Path(src), Path(out)
-    result = ConvertResult()
-    files = _check_dirs(src, out)
-    with progress_bar(f"exporting {src.name}", len(files), progress) as bar:
-        for path in files:
-            bar.advance()
-            target = out / path.name
-            if target.exists():
-                result.kept += 1
-                continue
-            try:
-                meta = read_metadata(path)
-                data = export_bytes(path.read_bytes(), meta)
-            except DoppelError as e:
-                result.refused.append((path.name, e.message))
-                continue
-            write_bytes(target, data)
-            result.converted += 1
-    return result
+    return _convert_folder(src, out, "exporting", lambda path: export_bytes(path.read_bytes(), read_metadata(path)), progress)

@@ -69,6 +69,11 @@ def info(studio, req: Request) -> dict:
     }
 
 
+def _method_options(method: str, count: int, target=None) -> dict:
+    # `final` keeps the best N; browsing (or no N given) ranks the whole set and trashes nothing.
+    return {"target": int(target or count)} if method == "final" else {}
+
+
 def _ordered(folder: Path, method: str) -> tuple[list[str], dict[str, str], dict[str, float]]:
     """File names in `method` order (best first, rejects last) without moving anything; cached
     until the folder changes."""
@@ -84,7 +89,7 @@ def _ordered(folder: Path, method: str) -> tuple[list[str], dict[str, str], dict
         from doppel.curate.methods import get_method
 
         scan = scan_faceset(folder)
-        ranking = get_method(method).fn(scan.faces, progress=False)
+        ranking = get_method(method).fn(scan.faces, progress=False, **_method_options(method, len(scan.faces)))
         order = [f.name for f in ranking.order] + [f.name for f, _ in ranking.rejects]
         rejects = {f.name: why for f, why in ranking.rejects}
         _sort_cache[key] = (stamp, order, rejects, dict(ranking.scores))
@@ -183,8 +188,10 @@ def apply_sort(studio, req: Request) -> dict:
 
     body = req.json()
     folder = faceset_dir(studio, rel=body.get("dir", ""))
+    method = str(body.get("method", ""))
     with studio.lock:
-        result = sort_faceset(folder, str(body.get("method", "")), progress=False)
+        count = len(list_images(folder))
+        result = sort_faceset(folder, method, progress=False, **_method_options(method, count, body.get("target")))
     return {"kept": len(result.kept), "trashed": list(result.trashed)}
 
 

@@ -117,6 +117,16 @@ def test_faceset_pages_sort_meta_and_image(studio):
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (128, 128, 3)
 
 
+def test_final_sort_browses_all_and_applies_a_target(studio):
+    folder = studio.root / SRC
+    n = len(list_images(folder))
+    status, ranked = studio.json(f"/api/faces?dir={SRC}&sort=final&per_page=500")
+    assert status == 200 and ranked["total"] == n and not any(i["reject"] for i in ranked["items"])
+    status, out = studio.json("/api/faces/sort", {"dir": SRC, "method": "final", "target": n - 3})
+    assert status == 200 and out["kept"] == n - 3 and len(out["trashed"]) == 3
+    assert len(list_images(folder)) + len(list((folder / TRASH_DIR).glob("*.jpg"))) == n
+
+
 def test_trash_and_restore(studio):
     folder = studio.root / SRC
     names = [p.name for p in list_images(folder)[:2]]
