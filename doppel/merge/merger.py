@@ -17,7 +17,8 @@ from typing import Iterator
 import numpy as np
 
 from doppel.core.errors import DoppelError
-from doppel.core.images import write_image
+from doppel.core.atomic import write_bytes
+from doppel.core.images import encode_image
 from doppel.media.reader import Frame, is_video, read_frames
 from doppel.merge.faces import FrameFaces, load_faces, prepare_faces, smooth_faces
 from doppel.merge.predict import Predictor
@@ -98,8 +99,9 @@ def _frames_in_thread(dst: Path, depth: int = 16) -> Iterator[Frame]:
 class _Sink:
     """Where merged frames go: a video (through VideoWriter) or a PNG sequence."""
 
-    def __init__(self, out: Path, dst: Path, options: OutputOptions, settings: MergeSettings):
+    def __init__(self, out: Path, dst: Path, options: OutputOptions, settings: MergeSettings, provenance=None):
         self.out = out
+        self.provenance = provenance  # ProvenanceInfo, or None when switched off
         self.sequence = out.suffix.lower() not in VIDEO_SUFFIXES
         self.options = options
         self._writer = None
@@ -118,7 +120,7 @@ class _Sink:
                 codec=options.codec,
                 crf=options.crf,
                 audio_from=dst if has_audio else None,
-                provenance=None if options.provenance else False,
+                provenance=provenance if provenance is not None else False,
             )
 
     def frame_path(self, index: int) -> Path:
@@ -141,13 +143,18 @@ class _Sink:
         if self._writer is not None:
             self._writer.write(image, frame.timestamp)
             return
-        if self.options.provenance:
+        if self.provenance is not None:
             from doppel.provenance.watermark import embed_watermark
 
             image = embed_watermark(image)
         if self.options.alpha and alpha is not None:
             image = np.dstack([image, alpha])
-        write_image(self.frame_path(frame.index), image)
+        data = encode_image(image, ".png")
+        if self.provenance is not None:
+            from doppel.provenance.tag import tag_image_bytes
+
+            data = tag_image_bytes(data, self.provenance)
+        write_bytes(self.frame_path(frame.index), data)
 
 
 def _render_batch(pending, predictor: Predictor, settings: MergeSettings, sink: _Sink, result: MergeResult) -> None:
@@ -191,7 +198,7 @@ def merge(
     result = MergeResult(output=out)
     start = time.perf_counter()
     total = len(alignments.frames) or None
-    with _Sink(out, dst, output, settings) as sink, _progress(progress, total) as advance:
+    with _Sink(out, dst, output, settings, _provenance(output, model, model_dir, dst)) as sink, _progress(progress, total) as advance:
         pending: list[tuple[Frame, list[MergeFace]]] = []
         pending_faces = 0
         for frame in _frames_in_thread(dst):
@@ -224,6 +231,21 @@ def _faces_for(frame: Frame, faces: FrameFaces | None, predictor: Predictor, set
     if faces is None or settings.mode == "original":
         return []
     return prepare_faces(frame.image, faces, predictor.face_type, predictor.resolution)
+
+
+def _provenance(output: OutputOptions, model, model_dir, dst: Path):
+    """The provenance record of this merge (None when switched off): model name and weights hash."""
+    if not output.provenance:
+        return None
+    from doppel.provenance.info import ProvenanceInfo
+
+    model_id = getattr(model, "name", None)
+    if model_dir is not None:
+        from doppel.models.io import read_model_info
+
+        digest = read_model_info(model_dir).get("weights", {}).get("sha256", "")
+        model_id = f"{model_id}:{digest[:12]}" if digest else model_id
+    return ProvenanceInfo(model_id=model_id, source=dst.name)
 
 
 def _load_model(model_dir, device):
@@ -293,7 +315,9 @@ def preview(
         raise DoppelError(f"frame {frame_index} is beyond the end", dst)
     faces = _faces_for(frame, tracks.get(frame_index), predictor, settings)
     image, _ = render_layers(frame.image, faces, predictor.predict(faces), settings)
-    write_image(out_png, image)
+    from doppel.provenance.output import write_rendered_image
+
+    write_rendered_image(out_png, image, _provenance(OutputOptions(), model, model_dir, dst))  # a preview is rendered output too
     if save_config is not None:
         settings.save(save_config)
     return out_png

@@ -118,3 +118,17 @@ def test_png_sequence_resumes(tiny_model, dst_clip, dst_aligned, tmp_path):
                    model=tiny_model, progress=False)
     assert result.skipped == 10 and result.frames == CLIP_FRAMES - 10
     assert len(list_images(out)) == CLIP_FRAMES
+
+
+def test_every_output_is_tagged_with_the_model(tiny_model, dst_clip, dst_aligned, tmp_path):
+    from doppel.provenance.report import inspect
+
+    video = tmp_path / "tagged.mp4"
+    merge(None, dst_clip, video, MergeSettings(mode="overlay"), dst_aligned, model=tiny_model, progress=False)
+    frames = tmp_path / "tagged_frames"
+    merge(None, dst_clip, frames, MergeSettings(mode="overlay"), dst_aligned, model=tiny_model, progress=False)
+    for path in (video, next(iter(sorted(frames.glob("*.png"))))):
+        report = inspect(path, max_frames=5)
+        assert report.tag and report.tag["synthetic"] is True
+        assert report.tag["model_id"] == tiny_model.name
+        assert report.frames_marked == report.frames_checked > 0
