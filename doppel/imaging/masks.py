@@ -12,10 +12,10 @@ def _ellipse(radius: int) -> np.ndarray:
 
 def mask_extent(mask: np.ndarray, threshold: float = 0.1) -> int:
     """The shorter side of the mask's bounding box in pixels (0 for an empty mask)."""
-    ys, xs = np.nonzero(mask >= threshold)
-    if ys.size == 0:
+    _, _, w, h = cv2.boundingRect((np.asarray(mask) >= threshold).view(np.uint8))
+    if w == 0:
         return 0
-    return int(min(xs.max() - xs.min(), ys.max() - ys.min()))
+    return int(min(w, h)) - 1
 
 
 def erode_blur(mask: np.ndarray, erode: float = 0.0, blur: float = 0.0, border: int = 0) -> np.ndarray:
@@ -45,4 +45,5 @@ def erode_blur(mask: np.ndarray, erode: float = 0.0, blur: float = 0.0, border: 
     if blur_px > 0:
         k = blur_px | 1  # odd kernel
         mask = cv2.GaussianBlur(mask, (k, k), 0)
+        return np.clip(mask, 0.0, 1.0, out=mask)  # a fresh array: clip in place
     return np.clip(mask, 0.0, 1.0)

@@ -157,14 +157,45 @@ class _Sink:
         write_bytes(self.frame_path(frame.index), data)
 
 
-def _render_batch(pending, predictor: Predictor, settings: MergeSettings, sink: _Sink, result: MergeResult) -> None:
-    preds: list[Prediction] = predictor.predict([f for _, fs in pending for f in fs])
+def _render_batch(pending, preds: list[Prediction], settings: MergeSettings, sink: _Sink, result: MergeResult, advance) -> None:
     k = 0
     for frame, fs in pending:
         image, alpha = render_layers(frame.image, fs, preds[k : k + len(fs)], settings)
         k += len(fs)
         sink.write(frame, image, alpha)
         result.frames += 1
+        advance()
+
+
+class _RenderStage:
+    """Renders and encodes one batch on a worker thread while the next batch is predicted.
+
+    cv2, numpy, the encoder and torch release the GIL, so the model's forward pass overlaps the
+    per-frame work. Batches are rendered one at a time, in order; an error (or an interrupt) in the
+    worker is raised on the caller's thread at the next hand-over.
+    """
+
+    def __init__(self, settings: MergeSettings, sink: _Sink, result: MergeResult, advance):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._args = (settings, sink, result, advance)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="merge-render")
+        self._future = None
+
+    def submit(self, pending, preds: list[Prediction]) -> None:
+        self.wait()
+        self._future = self._pool.submit(_render_batch, pending, preds, *self._args)
+
+    def wait(self) -> None:
+        future, self._future = self._future, None
+        if future is not None:
+            future.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def merge(
@@ -199,28 +230,28 @@ def merge(
     start = time.perf_counter()
     total = len(alignments.frames) or None
     with _Sink(out, dst, output, settings, _provenance(output, model, model_dir, dst)) as sink, _progress(progress, total) as advance:
+        stage = _RenderStage(settings, sink, result, advance)
         pending: list[tuple[Frame, list[MergeFace]]] = []
         pending_faces = 0
-        for frame in _frames_in_thread(dst):
-            if sink.done(frame.index):
-                result.skipped += 1
-                advance()
-                continue
-            faces = _faces_for(frame, tracks.get(frame.index), predictor, settings)
-            if faces:
-                result.frames_with_faces += 1
-                result.faces += len(faces)
-            pending.append((frame, faces))
-            pending_faces += len(faces)
-            if pending_faces >= predictor.batch_size or len(pending) >= 4 * predictor.batch_size:
-                _render_batch(pending, predictor, settings, sink, result)
-                for _ in pending:
+        try:
+            for frame in _frames_in_thread(dst):
+                if sink.done(frame.index):
+                    result.skipped += 1
                     advance()
-                pending, pending_faces = [], 0
-        if pending:
-            _render_batch(pending, predictor, settings, sink, result)
-            for _ in pending:
-                advance()
+                    continue
+                faces = _faces_for(frame, tracks.get(frame.index), predictor, settings)
+                if faces:
+                    result.frames_with_faces += 1
+                    result.faces += len(faces)
+                pending.append((frame, faces))
+                pending_faces += len(faces)
+                if pending_faces >= predictor.batch_size or len(pending) >= 4 * predictor.batch_size:
+                    stage.submit(pending, predictor.predict([f for _, fs in pending for f in fs]))
+                    pending, pending_faces = [], 0
+            if pending:
+                stage.submit(pending, predictor.predict([f for _, fs in pending for f in fs]))
+        finally:
+            stage.close()
     result.seconds = time.perf_counter() - start
     result.config = config_path_for(out)
     settings.save(result.config)

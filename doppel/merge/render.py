@@ -78,8 +78,11 @@ def build_mask(mask_mode: str, face: MergeFace, pred: Prediction, size: int | No
     if "+" in mask_mode:
         parts = [_mask_part(n, face, pred, size) for n in mask_mode.split("+")]
         return np.clip(sum(parts), 0.0, 1.0)
+    names = mask_mode.split("*")
+    if len(names) == 1:  # 1 * part is part: skip the product
+        return np.asarray(_mask_part(names[0], face, pred, size), np.float32)
     mask = np.ones((size, size), np.float32)
-    for name in mask_mode.split("*"):
+    for name in names:
         mask = mask * _mask_part(name, face, pred, size)
     return mask
 
@@ -144,25 +147,48 @@ def render_layers(
         if bounds is None:
             continue
         x0, y0, x1, y1 = bounds
-        roi = out[y0:y1, x0:x1]
         mask_to_frame = face_to_frame.copy()
         mask_to_frame[:, :2] *= size / mask.shape[0]  # the mask may be larger than the face image
-        a = warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR)
-        a = np.clip(a, 0.0, 1.0)[..., None]
-        face_roi = np.clip(warp_into_roi(prd, face_to_frame, bounds), 0.0, 1.0)
-        face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)
+        a = warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR)  # >= 0: clipped to 1 in the box
         if settings.mode in ("seamless", "seamless-hist-match"):
-            face_u8 = seamless_clone(face_u8, roi, a[..., 0])
-        base = roi.astype(np.float32)
-        blended = face_u8.astype(np.float32)
-        blended -= base
-        blended *= a
-        blended += base
-        blended += 0.5
-        # Pixels the mask does not reach keep their exact bytes.
-        np.copyto(roi, blended.astype(np.uint8), where=a > 0)
-        alpha[y0:y1, x0:x1] = np.maximum(alpha[y0:y1, x0:x1], (a[..., 0] * 255.0 + 0.5).astype(np.uint8))
+            # Poisson cloning looks at the whole region around the mask: keep the full ROI.
+            box = (0, 0, x1 - x0, y1 - y0)
+        else:
+            # Pixels the mask does not reach keep their exact bytes, so only its bounding box is worked on.
+            box = cv2.boundingRect((a > 0).view(np.uint8))
+            if box[2] == 0:
+                continue
+        _blend_box(out, alpha, prd, face_to_frame, a, bounds, box, settings)
     return out, alpha
+
+
+def _blend_box(out, alpha, prd, face_to_frame, a, bounds, box, settings) -> None:
+    """Blend the face into `out` inside `box` (x, y, w, h in ROI pixels) of the ROI `bounds`, in place.
+
+    The face is warped with the ROI's left edge kept (only rows and the right side are cut): the
+    warp's fixed-point sample positions then match a warp of the whole ROI exactly.
+    """
+    x0, y0, _, _ = bounds
+    bx, by, bw, bh = box
+    roi = out[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw]
+    a = np.clip(a[by : by + bh, bx : bx + bw, None], 0.0, 1.0)
+    face_roi = warp_into_roi(prd, face_to_frame, (x0, y0 + by, x0 + bx + bw, y0 + by + bh))[:, bx:]
+    np.clip(face_roi, 0.0, 1.0, out=face_roi)
+    face_roi *= 255.0
+    face_roi += 0.5
+    face_u8 = face_roi.astype(np.uint8)
+    if settings.mode in ("seamless", "seamless-hist-match"):
+        face_u8 = seamless_clone(face_u8, roi, a[..., 0])
+    base = roi.astype(np.float32)
+    blended = face_u8.astype(np.float32)
+    blended -= base
+    blended *= a
+    blended += base
+    blended += 0.5
+    # Pixels the mask does not reach keep their exact bytes.
+    np.copyto(roi, blended.astype(np.uint8), where=a > 0)
+    a_roi = alpha[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw]
+    np.maximum(a_roi, (a[..., 0] * 255.0 + 0.5).astype(np.uint8), out=a_roi)
 
 
 def render_frame(frame: np.ndarray, faces: list[MergeFace], predictions: list[Prediction], settings: MergeSettings) -> np.ndarray:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from doppel.core.errors import DoppelError
+from doppel.imaging.masks import erode_blur, mask_extent
+from doppel.imaging.warp import scale_about_center, warp_into_roi, warped_bounds
 from doppel.masks.landmarks import face_hull_mask
 from doppel.media.reader import read_frames
 from doppel.merge.faces import load_faces, prepare_faces, smooth_faces
 from doppel.merge.predict import Predictor
-from doppel.merge.render import render_frame, render_layers
+from doppel.merge.render import _face_layers, render_frame, render_layers
 from doppel.merge.settings import COLOR_TRANSFERS, MASK_MODES, MODES, MergeSettings
 
 BORDER_SHIFT = 200  # crop this many columns off the left: the face square then sticks out of the frame
@@ -97,3 +100,61 @@ def test_missing_masks_are_user_errors(scene):
     bare = [replace(f, xseg=None) for f in faces]
     with pytest.raises(DoppelError, match="xseg-dst"):
         render_frame(frame, bare, preds, MergeSettings(mask_mode="xseg-dst"))
+
+
+# The fast blend (work only inside the mask's bounding box, the face warp cut to it) gives the same
+# bytes as the plain one over the whole face region, including for a face cut by the border.
+
+
+def _plain_render(frame, faces, preds, settings):
+    """The blend as first written: both warps and all the arithmetic over the whole ROI."""
+    out = frame.copy()
+    alpha = np.zeros(frame.shape[:2], np.uint8)
+    for face, pred in zip(faces, preds, strict=True):
+        size = pred.rgb.shape[0]
+        prd, mask = _face_layers(face, pred, settings)
+        face_to_frame = scale_about_center(face.face_to_frame, size, 1.0 + settings.face_scale / 100.0)
+        bounds = warped_bounds(face_to_frame, size, frame.shape)
+        if bounds is None:
+            continue
+        x0, y0, x1, y1 = bounds
+        roi = out[y0:y1, x0:x1]
+        mask_to_frame = face_to_frame.copy()
+        mask_to_frame[:, :2] *= size / mask.shape[0]
+        a = np.clip(warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR), 0.0, 1.0)[..., None]
+        face_roi = np.clip(warp_into_roi(prd, face_to_frame, bounds), 0.0, 1.0)
+        face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)
+        base = roi.astype(np.float32)
+        blended = (face_u8.astype(np.float32) - base) * a + base + 0.5
+        np.copyto(roi, blended.astype(np.uint8), where=a > 0)
+        alpha[y0:y1, x0:x1] = np.maximum(alpha[y0:y1, x0:x1], (a[..., 0] * 255.0 + 0.5).astype(np.uint8))
+    return out, alpha
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        MergeSettings(mode="hist-match", color_transfer="rct", blur=40),
+        MergeSettings(mode="overlay", mask_mode="learned-prd*learned-dst", erode=20, blur=10, face_scale=15),
+        MergeSettings(mode="raw-rgb"),
+    ],
+    ids=["hist-match-rct", "overlay-learned-scaled", "raw-rgb"],
+)
+def test_fast_blend_matches_the_plain_one(scene, settings):
+    for frame, faces, preds in scene:  # a whole face, then one cut by the frame's left border
+        out, alpha = render_layers(frame, faces, preds, settings)
+        plain_out, plain_alpha = _plain_render(frame, faces, preds, settings)
+        assert (alpha > 0).sum() > 1000  # the face really was blended
+        assert np.array_equal(out, plain_out)
+        assert np.array_equal(alpha, plain_alpha)
+
+
+def test_mask_extent_is_the_shorter_side_of_the_bounding_box():
+    mask = np.zeros((50, 60), np.float32)
+    mask[10:31, 5:45] = 0.5  # 21 rows, 40 columns: extents 20 and 39
+    assert mask_extent(mask) == 20
+    assert mask_extent(np.zeros((8, 8), np.float32)) == 0
+    ys, xs = np.nonzero(mask >= 0.1)
+    assert mask_extent(mask) == min(xs.max() - xs.min(), ys.max() - ys.min())
+    feathered = erode_blur(mask, erode=10, blur=30)
+    assert 0.0 <= feathered.min() and feathered.max() <= 1.0 and feathered[20, 25] > 0.4
