@@ -14,11 +14,22 @@ class DoppelError(Exception):
         self.message = message
         super().__init__(self.one_line())
 
+    def __reduce__(self):
+        # Subclasses take other constructor arguments: rebuild from the state (errors cross processes).
+        return _rebuild, (type(self), self.args, self.__dict__)
+
     def one_line(self) -> str:
         parts = [f"{self.path}: {self.message}" if self.path is not None else self.message]
         if self.hint:
             parts.append(self.hint)
         return " ".join(p.rstrip(".") + "." for p in parts)
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> DoppelError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class NoMetadataError(DoppelError):

@@ -9,6 +9,7 @@ Every record carries `schema`; `FaceMeta.from_dict` migrates older schemas forwa
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import zlib
@@ -21,7 +22,7 @@ import numpy as np
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.facetype import FaceType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the mesh is packed float32 (base64) instead of a list of numbers
 _MAGIC = b"doppel\x00"
 _APP15 = 0xEF
 _MAX_SEGMENT_PAYLOAD = 65533 - len(_MAGIC) - 4  # 2-byte length field, 4-byte chunk header
@@ -86,7 +87,7 @@ class FaceMeta:
         d["landmarks"] = _round(self.landmarks)
         d["source_landmarks"] = _round(self.source_landmarks)
         d["face_to_source"] = np.asarray(self.face_to_source, np.float64).tolist()
-        d["mesh"] = None if self.mesh is None else _round(self.mesh)
+        d["mesh"] = None if self.mesh is None else _pack(self.mesh)
         return d
 
     @classmethod
@@ -101,7 +102,7 @@ class FaceMeta:
         kwargs["source_landmarks"] = np.asarray(d["source_landmarks"], np.float32).reshape(-1, 2)
         kwargs["face_to_source"] = np.asarray(d["face_to_source"], np.float64).reshape(2, 3)
         if d.get("mesh") is not None:
-            kwargs["mesh"] = np.asarray(d["mesh"], np.float32)
+            kwargs["mesh"] = _unpack(d["mesh"])
         return cls(**kwargs)
 
     def to_json(self) -> bytes:
@@ -116,6 +117,21 @@ def _round(a: np.ndarray | None, digits: int = 2) -> list:
     return np.round(np.asarray(a, np.float64), digits).tolist()
 
 
+def _pack(a: np.ndarray) -> dict:
+    """A large float array as base64 of little-endian float32: writing 1434 mesh numbers as JSON text cost
+    ~0.8 ms per face, a fifth of a frame's non-model work in extraction; this costs ~10 us."""
+    a = np.ascontiguousarray(a, "<f4")
+    return {"encoding": "base64-float32le", "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _unpack(value) -> np.ndarray:
+    if isinstance(value, dict):
+        if value.get("encoding") != "base64-float32le":
+            raise ValueError(f"unknown array encoding {value.get('encoding')!r}")
+        return np.frombuffer(base64.b64decode(value["data"]), "<f4").reshape(value["shape"]).astype(np.float32)
+    return np.asarray(value, np.float32)  # schema 1: nested lists
+
+
 def _migrate(d: dict) -> dict:
     version = d.get("schema", 1)
     if version > SCHEMA_VERSION:
@@ -123,7 +139,7 @@ def _migrate(d: dict) -> dict:
             f"face metadata schema {version} is newer than this doppel understands ({SCHEMA_VERSION})",
             hint="Upgrade doppel",
         )
-    # One migration function per schema change goes here, e.g. `if version == 1: d = _v1_to_v2(d)`.
+    # One migration step per schema change goes here. 1 -> 2: the mesh was nested lists (`_unpack` reads both).
     d["schema"] = SCHEMA_VERSION
     return d
 

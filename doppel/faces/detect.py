@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from doppel.core.errors import DoppelError
+from doppel.faces.processes import note_native_graphs
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ log lines are noise for users
 
@@ -59,6 +60,7 @@ class MediapipeDetector(Detector):
     def __init__(self, min_score: float = 0.5):
         import mediapipe as mp
 
+        note_native_graphs()
         self._model = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_score)
 
     def detect(self, image: np.ndarray) -> list[Detection]:

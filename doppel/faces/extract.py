@@ -15,6 +15,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing
+from functools import partial
 from itertools import islice
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,6 +34,7 @@ from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.options import ExtractOptions
 from doppel.faces.pose import estimate_pose
 from doppel.faces.prefetch import prefetch
+from doppel.faces.processes import can_fork, run_tasks
 from doppel.faces.smooth import TrackSmoother
 from doppel.media.reader import Frame, TruncatedVideoError, is_image, is_video, open_container, read_frames
 
@@ -47,10 +49,10 @@ REDETECT_EVERY = 15  # while tracking, run the detector anyway every N frames (n
 SAVE_EVERY_S = 2.0
 SAVE_EVERY_FRAMES = 25
 SAVE_COST_SHARE = 0.05
-# workers=0 (auto): one worker per two cores, up to MAX_AUTO_WORKERS. One worker already keeps about two cores
-# busy (decode and writes in their own threads, mediapipe's inference threads); measured on 2 cores, a second
-# worker gave no speed-up (it loads its own models and decodes the video up to its stretch).
-MAX_AUTO_WORKERS = 4
+# workers=0 (auto): one worker process per core, up to MAX_AUTO_WORKERS (each loads its own models, ~200 MB).
+# Thread workers (the torch detector) share the GIL: one per two cores, up to MAX_AUTO_THREADS.
+MAX_AUTO_WORKERS = 8
+MAX_AUTO_THREADS = 4
 MIN_FRAMES_PER_WORKER = 60  # shorter inputs are not split (each worker loads its own models)
 # Face files are written by a few threads per worker: each write ends with an fsync, whose latency (not CPU)
 # would otherwise set the pace. Frames are still recorded in order, once their files are on disk.
@@ -128,7 +130,9 @@ def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None
     positions = -(-total // options.every_n)
     if options.max_frames is not None:
         positions = min(positions, options.max_frames)
-    workers = options.workers or max(1, min((os.cpu_count() or 1) // 2, MAX_AUTO_WORKERS))
+    cores = os.cpu_count() or 1
+    auto = min(cores, MAX_AUTO_WORKERS) if _in_processes(options) else min(cores // 2, MAX_AUTO_THREADS)
+    workers = options.workers or max(1, auto)
     workers = max(1, min(workers, positions // MIN_FRAMES_PER_WORKER))
     bounds = [positions * i // workers for i in range(workers + 1)]
     segments: list[tuple[int, int | None]] = [(bounds[i], bounds[i + 1] - bounds[i]) for i in range(workers - 1)]
@@ -139,31 +143,84 @@ def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None
 
 
 def _run_segments(src, video, done, options, info, bar, state) -> None:
-    """Process the input's stretches in parallel threads (the models and codecs release the GIL), each with
-    its own analyzer, so a long video uses every core. Every stretch records its frames as their faces
-    land on disk; the index is sorted on save, so the result is the same as one pass."""
+    """Process the input's stretches in parallel, each with its own models: in forked worker processes
+    (mediapipe holds the GIL, so threads would share one core), or in threads for the torch detector
+    (torch and fork do not mix; it batches frames on the GPU instead). Every stretch records its frames as
+    their faces land on disk; the index is sorted on save, so the result is the same as one pass."""
     segments = _segments(info, options)
-    stop = threading.Event()
     if len(segments) == 1:
-        _run_segment(src, video, done, options, info, bar, state, *segments[0], True, stop)
+        _run_segment(src, video, done, options, info, bar, state, *segments[0], True, threading.Event())
         return
-    with ThreadPoolExecutor(len(segments), thread_name_prefix="doppel-segment") as pool:
-        futures = [pool.submit(_run_segment, src, video, done, options, info, bar, state, start, count,
-                               i == len(segments) - 1, stop) for i, (start, count) in enumerate(segments)]
-        try:
-            for future in as_completed(futures):
-                # A damaged video stops only the stretch that reaches the damage; any other error stops all.
-                if future.exception() is not None and not isinstance(future.exception(), TruncatedVideoError):
-                    stop.set()
-        except BaseException:
-            stop.set()
-            raise
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    jobs = [(start, count, i == len(segments) - 1) for i, (start, count) in enumerate(segments)]
+    if _in_processes(options):
+        errors = _run_in_processes(src, video, done, options, info, bar, state, jobs)
+    else:
+        errors = _run_in_threads(src, video, done, options, info, bar, state, jobs)
+    errors = [e for e in errors if e is not None]
     hard = [e for e in errors if not isinstance(e, TruncatedVideoError)]
     if hard:
         raise hard[0]
     if errors:
         raise min(errors, key=lambda e: e.frames_decoded)
+
+
+def _in_processes(options: ExtractOptions) -> bool:
+    return options.detector != "mtcnn" and can_fork()
+
+
+def _stops_others(error: BaseException) -> bool:
+    # A damaged video stops only the stretch that reaches the damage; any other error stops all.
+    return not isinstance(error, TruncatedVideoError)
+
+
+def _run_in_threads(src, video, done, options, info, bar, state, jobs) -> list[BaseException | None]:
+    stop = threading.Event()
+    with ThreadPoolExecutor(len(jobs), thread_name_prefix="doppel-segment") as pool:
+        futures = [pool.submit(_run_segment, src, video, done, options, info, bar, state, *job, stop) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                if future.exception() is not None and _stops_others(future.exception()):
+                    stop.set()
+        except BaseException:
+            stop.set()
+            raise
+    return [f.exception() for f in futures]
+
+
+def _run_in_processes(src, video, done, options, info, bar, state, jobs) -> list[BaseException | None]:
+    def on_message(message: tuple) -> None:
+        if message[0] == "seen":
+            state.seen(message[1])
+            bar(1)
+        elif message[0] == "record":
+            state.record(*message[1:])
+        else:
+            state.stopped_early = True
+
+    tasks = [partial(_segment_task, src, video, done, options, info, state.out, job) for job in jobs]
+    return run_tasks(tasks, on_message, _stops_others)
+
+
+def _segment_task(src, video, done, options, info, out, job, report, stop) -> None:
+    """One stretch in a worker process (module level: a fork server's workers receive it pickled)."""
+    remote = _ReportingState(report, out, options)
+    _run_segment(src, video, done, options, info, lambda n: None, remote, *job, stop)
+    if remote.stopped_early:
+        report(("stopped_early",))
+
+
+class _ReportingState:
+    """A worker process's stand-in for `_RunState`: every frame seen and recorded goes to the parent."""
+
+    def __init__(self, report, out: Path, options: ExtractOptions):
+        self.report, self.out, self.options = report, out, options
+        self.stopped_early = False
+
+    def seen(self, resumed: bool) -> None:
+        self.report(("seen", resumed))
+
+    def record(self, frame_index: int, timestamp: float | None, names: list[str]) -> None:
+        self.report(("record", frame_index, timestamp, names))
 
 
 def _run_segment(src, video, done, options, info, bar, state, start, count, last, stop) -> None:

@@ -18,6 +18,7 @@ from doppel.core.metadata import Pose
 from doppel.faces.detect import Detection, Detector, create_detector
 from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.pose import estimate_pose
+from doppel.faces.processes import note_native_graphs
 
 CROP = 256  # mesh input crop, pixels (the mesh model itself sees 192 px)
 # Tracking crops are smaller: measured on two clips, the same landmark jitter as 256 px (and 0.8 px mean
@@ -94,6 +95,7 @@ class FaceAnalyzer:
         self._trackers: list = []
 
     def _new_mesh(self, static: bool):
+        note_native_graphs()
         return self._mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=2 if static else 1, refine_landmarks=True,
             min_detection_confidence=0.3, min_tracking_confidence=0.5,

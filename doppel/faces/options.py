@@ -30,7 +30,7 @@ class ExtractOptions:
     alignments: str = _opt("auto", "Write OUT/alignments.json: auto (videos and image folders), on, off.",
                            choices=["auto", "on", "off"])
     track: bool = _opt(True, "In videos, follow faces from the previous frame and re-detect every few frames (faster).")
-    workers: int = _opt(0, "Parallel workers, each on its own stretch of the input (0 = auto: one per 2 CPU cores, up to 4).",
+    workers: int = _opt(0, "Parallel worker processes, each on its own stretch of the input (0 = auto: one per CPU core, up to 8).",
                         min=0, max=64)
 
     def __post_init__(self):

@@ -35,6 +35,17 @@ def test_metadata_round_trip(tmp_path, ext):
     np.testing.assert_allclose(face.meta.face_to_source, meta.face_to_source)
     np.testing.assert_allclose(face.meta.source_to_face @ [20.0, 30.0, 1.0], np.linalg.inv(np.vstack([meta.face_to_source, [0, 0, 1]]))[:2] @ [20.0, 30.0, 1.0])
     assert face.meta.extra["big"] == meta.extra["big"]
+    np.testing.assert_array_equal(face.meta.mesh, meta.mesh)  # packed float32: exact
+
+
+def test_schema_1_records_still_read():
+    """Faces written before the mesh was packed (schema 1: nested lists) read the same."""
+    meta = _meta()
+    old = meta.to_dict()
+    old["schema"], old["mesh"] = 1, np.round(meta.mesh.astype(np.float64), 2).tolist()
+    back = FaceMeta.from_dict(old)
+    np.testing.assert_allclose(back.mesh, meta.mesh, atol=0.006)
+    assert back.schema == 2 and back.mesh.dtype == np.float32 and back.mesh.shape == (478, 3)
 
 
 def test_stripped_jpeg_is_reported(tmp_path):
