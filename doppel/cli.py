@@ -68,7 +68,12 @@ for _name in STAGE_CLIS:
 def main() -> None:
     err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
+        # Typer turns Ctrl-C into exit code 130 and, outside standalone mode, returns exit codes.
+        code = app(standalone_mode=False)
+        if code == 130:
+            err.print("interrupted: run the same command again to resume")
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except DoppelError as e:
         err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
         sys.exit(2)

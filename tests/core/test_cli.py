@@ -25,3 +25,21 @@ def test_workspace_init_makes_dfl_layout(tmp_path):
     assert r.returncode == 0, r.stderr
     for sub in ("data_src/aligned", "data_dst/aligned", "model", "output"):
         assert (tmp_path / "ws" / sub).is_dir()
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(monkeypatch, capsys):
+    """Typer returns 130 for Ctrl-C outside standalone mode; doppel must not turn it into success."""
+    import pytest
+
+    import doppel.faces.extract as extract_module
+    from doppel.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extract_module, "extract", interrupted)
+    monkeypatch.setattr(sys, "argv", ["doppel", "extract", "in.mp4", "out"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 130
+    assert "resume" in capsys.readouterr().err
