@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from doppel.core.options import field_option
 from doppel.doctor.options import DoctorOptions
-from doppel.evaluate.flags import field_option
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doppel.evaluate.flags import field as option
+from doppel.core.options import option
 
 
 @dataclass(frozen=True)

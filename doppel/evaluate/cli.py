@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from doppel.evaluate.flags import field_option
+from doppel.core.options import field_option
 from doppel.evaluate.evaluate import EvaluateOptions
 from doppel.evaluate.pair_check import PairCheckOptions
 

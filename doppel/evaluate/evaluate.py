@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
-from dataclasses import field as dc_field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
+from doppel.core.options import option
 from doppel.evaluate import measures
-from doppel.evaluate.flags import field
 from doppel.evaluate.tracking import TEMPORAL_RUN, TemporalRuns, follow, main_face
 from doppel.media.reader import TruncatedVideoError, read_frames
 
 
 @dataclass(frozen=True)
 class EvaluateOptions:
-    every_n: int = field(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
-    max_frames: int = field(0, "Stop after this many analysed frames (0 = all).", min=0)
-    detector: str = field("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
-    max_src_faces: int = field(200, "Source faces averaged into the source identity, spread over the set.", min=1)
+    every_n: int = option(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
+    max_frames: int = option(0, "Stop after this many analysed frames (0 = all).", min=0)
+    detector: str = option("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
+    max_src_faces: int = option(200, "Source faces averaged into the source identity, spread over the set.", min=1)
 
 
 @dataclass
@@ -54,8 +53,8 @@ class EvaluateReport:
     result: str
     options: EvaluateOptions
     frames: list[FrameScore]
-    summary: dict = dc_field(default_factory=dict)
-    warnings: list[str] = dc_field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {

@@ -15,8 +15,8 @@ import numpy as np
 
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_face
+from doppel.core.options import option
 from doppel.evaluate import face_traits
-from doppel.evaluate.flags import field as option
 
 
 @dataclass(frozen=True)

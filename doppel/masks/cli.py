@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+import inspect
 from pathlib import Path
 
 import typer
 
-
-def _help(cls, name: str) -> str:
-    """Help text declared once, on the options dataclass."""
-    return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
+from doppel.core.options import cli_parameters, take_options
 
 
 def register(app: typer.Typer) -> None:
@@ -18,29 +15,27 @@ def register(app: typer.Typer) -> None:
     from doppel.masks.xseg_train import XSegTrainOptions
 
     xseg_app = typer.Typer(help="XSeg: train a face segmenter on labelled faces, apply its masks.", no_args_is_help=True)
-    d, c = XSegTrainOptions(), XSegConfig()
 
-    @xseg_app.command("train")
-    def train(
-        faces: list[Path] = typer.Argument(..., help="Aligned face folders with labelled faces (source and destination)."),
-        model: Path = typer.Option(..., "--model", "-m", help="XSeg model folder (created, or resumed)."),
-        iterations: int = typer.Option(d.iterations, help=_help(XSegTrainOptions, "iterations")),
-        batch_size: int = typer.Option(d.batch_size, help=_help(XSegTrainOptions, "batch_size")),
-        lr: float = typer.Option(d.lr, help=_help(XSegTrainOptions, "lr")),
-        device: str = typer.Option("auto", help=_help(XSegTrainOptions, "device")),
-        seed: int = typer.Option(d.seed, help=_help(XSegTrainOptions, "seed")),
-        save_every: float = typer.Option(d.save_every, help=_help(XSegTrainOptions, "save_every")),
-        resolution: int = typer.Option(c.resolution, help=_help(XSegConfig, "resolution") + " (new models only)"),
-        channels: int = typer.Option(c.channels, help=_help(XSegConfig, "channels") + " (new models only)"),
-        depth: int = typer.Option(c.depth, help=_help(XSegConfig, "depth") + " (new models only)"),
-    ) -> None:
+    def train(**kwargs) -> None:
         """Train or resume an XSeg model on every face that has XSeg polygons."""
         from doppel.masks.xseg import train_xseg
 
-        opts = XSegTrainOptions(iterations, batch_size, lr, device, seed, save_every)
-        r = train_xseg(faces, model, opts, XSegConfig(resolution, channels, depth))
+        faces, model = kwargs.pop("faces"), kwargs.pop("model")
+        opts = XSegTrainOptions(**take_options(XSegTrainOptions, kwargs))
+        r = train_xseg(faces, model, opts, XSegConfig(**take_options(XSegConfig, kwargs)))
         state = "stopped on request" if r.stopped else "done"
         typer.echo(f"xseg {state}: {r.iteration} iterations on {r.labelled_faces} labelled faces, loss {r.loss:.4f} -> {model}")
+
+    P = inspect.Parameter
+    train.__signature__ = inspect.Signature([
+        P("faces", P.POSITIONAL_OR_KEYWORD, annotation=list[Path],
+          default=typer.Argument(..., help="Aligned face folders with labelled faces (source and destination).")),
+        P("model", P.KEYWORD_ONLY, annotation=Path,
+          default=typer.Option(..., "--model", "-m", help="XSeg model folder (created, or resumed).")),
+        *cli_parameters(XSegTrainOptions),
+        *cli_parameters(XSegConfig),
+    ])
+    xseg_app.command("train")(train)
 
     @xseg_app.command("apply")
     def apply(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,6 +23,7 @@ from doppel.core.device import autocast_dtype, pick_device
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_image
 from doppel.core.metadata import read_metadata
+from doppel.core.options import check_options, option
 from doppel.masks import xseg_io
 from doppel.masks.xseg_augment import augment
 from doppel.masks.xseg_labels import label_mask
@@ -33,18 +34,17 @@ STOP_FILE = "xseg.STOP"
 MAX_BACKGROUNDS = 200
 
 
-def _opt(default, help: str, **meta):
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass(frozen=True)
 class XSegTrainOptions:
-    iterations: int = _opt(2000, "Train until the model has seen this many batches in total (resume continues)", min=1)
-    batch_size: int = _opt(8, "Faces per batch", min=1, max=256)
-    lr: float = _opt(2e-3, "Adam learning rate", min=1e-6, max=1e-1)
-    device: str | None = _opt(None, "auto, cpu, cuda, cuda:N, xpu or mps")
-    seed: int = _opt(0, "Random seed for sampling and augmentation")
-    save_every: float = _opt(120.0, "Seconds between saves", min=1.0)
+    iterations: int = option(2000, "Train until the model has seen this many batches in total (resume continues)", min=1)
+    batch_size: int = option(8, "Faces per batch", min=1, max=256)
+    lr: float = option(2e-3, "Adam learning rate", min=1e-6, max=1e-1)
+    device: str | None = option("auto", "auto, cpu, cuda, cuda:N, xpu or mps")
+    seed: int = option(0, "Random seed for sampling and augmentation")
+    save_every: float = option(120.0, "Seconds between saves", min=1.0)
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from doppel.models.train_options import TrainingOptions
 class AMPOptions(TrainingOptions):
     resolution: int = opt(224, "Face size in pixels (multiple of 32).", group="architecture",
                           min=64, max=640, multiple_of=32, fixed=True)
-    face_type: str = opt("wf", "How much of the head the model sees: h, mf, f, wf, head.", group="architecture",
+    face_type: str = opt("wf", "How much of the head the model sees.", group="architecture",
                          choices=FACE_TYPES, fixed=True)
     ae_dims: int = opt(256, "Autoencoder (dense) dimensions.", group="architecture", min=32, max=1024, fixed=True)
     inter_dims: int = opt(1024, "Channels of each inter code.", group="architecture", min=32, max=2048, fixed=True)

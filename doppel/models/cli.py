@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from doppel.models.options import describe
+        from doppel.core.options import describe_options
         from doppel.models.registry import available_models, get_entry
 
         console = Console()
@@ -27,10 +27,10 @@ def register(app: typer.Typer) -> None:
             return
         entry = get_entry(name)
         table = Table("option", "default", "range / choices", "fixed", "help", title=f"{entry.name} options")
-        for row in describe(entry.options_type):
+        for row in describe_options(entry.options_type):
             rng = ", ".join(map(str, row["choices"])) if "choices" in row else (
-                f"{row['min']}..{row['max']}" if "min" in row else "")
-            fixed = "locked" if row.get("locked") else ("yes" if row.get("fixed") else "")
+                f"{row.get('min', '')}..{row.get('max', '')}" if "min" in row or "max" in row else "")
+            fixed = "locked" if row["name"] in entry.locked else ("yes" if row.get("fixed") else "")
             table.add_row(row["name"], str(row["default"]), rng, fixed, row["help"])
         console.print(table)
 

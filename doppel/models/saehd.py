@@ -35,7 +35,7 @@ def parse_archi(archi: str) -> tuple[str, str]:
 class SAEHDOptions(TrainingOptions):
     resolution: int = opt(128, "Face size in pixels (multiple of 16; of 32 with -d).", group="architecture",
                           min=64, max=640, multiple_of=16, fixed=True)
-    face_type: str = opt("wf", "How much of the head the model sees: h, mf, f, wf, head.", group="architecture",
+    face_type: str = opt("wf", "How much of the head the model sees.", group="architecture",
                          choices=FACE_TYPES, fixed=True)
     archi: str = opt("df", "df or liae, with flags: -u pixel-norm code, -d double resolution, -t deeper, "
                      "-c x*cos(x) activations (e.g. liae-ud).", group="architecture", fixed=True)

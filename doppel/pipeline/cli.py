@@ -7,6 +7,9 @@ from typing import Optional
 
 import typer
 
+from doppel.core.options import field_option
+from doppel.pipeline.swap import SwapOptions
+
 
 def register(app: typer.Typer) -> None:
     @app.command("swap")
@@ -15,19 +18,19 @@ def register(app: typer.Typer) -> None:
         dst: Path = typer.Argument(..., help="Destination video (the footage to change)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output video, e.g. output/swap.mp4."),
         workspace: Path = typer.Option(Path("workspace"), "--workspace", "-w", help="Folder for faces, model and stage markers (a re-run resumes)."),
-        minutes: Optional[float] = typer.Option(None, "--minutes", min=0.0, help="Training budget in minutes (default 5 on CPU, 30 on a GPU)."),
-        iterations: Optional[int] = typer.Option(None, "--iterations", min=1, help="Train to this iteration instead of a time budget."),
-        model_type: Optional[str] = typer.Option(None, "--model-type", help="Model (see 'doppel models'); default chosen for the device."),
-        face_size: Optional[int] = typer.Option(None, "--face-size", min=32, help="Side of the aligned faces (default twice the model resolution)."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N, mps, xpu."),
-        codec: str = typer.Option("h264", "--codec", help="Output codec: h264, h265, prores, ffv1, png."),
-        crf: int = typer.Option(18, "--crf", min=0, max=51, help="h264/h265 quality (lower is better)."),
+        minutes: Optional[float] = field_option(SwapOptions, "minutes"),
+        iterations: Optional[int] = field_option(SwapOptions, "iterations"),
+        model_type: Optional[str] = field_option(SwapOptions, "model_type"),
+        face_size: Optional[int] = field_option(SwapOptions, "face_size"),
+        device: Optional[str] = field_option(SwapOptions, "device"),
+        codec: str = field_option(SwapOptions, "codec"),
+        crf: int = field_option(SwapOptions, "crf"),
     ) -> None:
         """Extract faces from SRC and DST, train a model, merge it into DST: one command, resumable."""
         from rich.console import Console
         from rich.table import Table
 
-        from doppel.pipeline.swap import SwapOptions, summary_rows, swap
+        from doppel.pipeline.swap import summary_rows, swap
 
         result = swap(src, dst, out, workspace, SwapOptions(minutes=minutes, iterations=iterations, model_type=model_type,
                                                             face_size=face_size, device=device, codec=codec, crf=crf))

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
+from doppel.core.options import option
 from doppel.core.workspace import Workspace
 
 STAGES = ("extract-src", "extract-dst", "train", "merge")
@@ -26,13 +27,13 @@ SRC_EVERY_N_CPU = 2  # neighbouring source frames are near duplicates; on CPU ex
 
 @dataclass(frozen=True)
 class SwapOptions:
-    minutes: float | None = field(default=None, metadata={"help": "Training time budget in minutes (default 5 on CPU, 30 on a GPU)."})
-    iterations: int | None = field(default=None, metadata={"help": "Train to this iteration instead of a time budget."})
-    model_type: str | None = field(default=None, metadata={"help": "Model (see 'doppel models'); default chosen for the device."})
-    face_size: int | None = field(default=None, metadata={"help": "Side of the aligned faces (default: twice the model's resolution, at most 512)."})
-    device: str | None = field(default=None, metadata={"help": "auto, cpu, cuda, cuda:N, mps, xpu."})
-    codec: str = field(default="h264", metadata={"help": "Output codec."})
-    crf: int = field(default=18, metadata={"help": "Output quality for h264/h265."})
+    minutes: float | None = option(None, "Training budget in minutes (default 5 on CPU, 30 on a GPU).", min=0.0)
+    iterations: int | None = option(None, "Train to this iteration instead of a time budget.", min=1)
+    model_type: str | None = option(None, "Model (see 'doppel models'); default chosen for the device.")
+    face_size: int | None = option(None, "Side of the aligned faces (default twice the model resolution).", min=32)
+    device: str | None = option(None, "auto, cpu, cuda, cuda:N, mps, xpu.")
+    codec: str = option("h264", "Output codec: h264, h265, prores, ffv1, png.")
+    crf: int = option(18, "h264/h265 quality (lower is better).", min=0, max=51)
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
 

@@ -9,7 +9,7 @@ import math
 import os
 from pathlib import Path
 
-from doppel.studio.forms import describe
+from doppel.core.options import describe_options, flag
 from doppel.studio.http import HttpError, Request, Response
 from doppel.studio.paths import inside
 
@@ -54,7 +54,7 @@ def _options(folder: Path) -> dict | None:
         info = json.loads(path.read_text())
         from doppel.models.registry import model_options
 
-        return {"model_type": info["name"], "fields": describe(model_options(info["name"]), info.get("options", {}))}
+        return {"model_type": info["name"], "fields": describe_options(model_options(info["name"]), info.get("options", {}))}
     except Exception as e:  # a model type this doppel does not know: show the file, not a crash
         return {"model_type": None, "error": str(e), "fields": []}
 
@@ -115,11 +115,10 @@ def start(studio, req: Request) -> dict:
     for name, value in (body.get("options") or {}).items():
         if not isinstance(name, str) or not name.replace("_", "").isalnum():
             raise HttpError(400, f"bad option name {name!r}")
-        flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
-            args.append(flag if value else f"--no-{name.replace('_', '-')}")
+            args.append(flag(name) if value else "--no-" + flag(name)[2:])
         elif isinstance(value, (int, float, str)):
-            args += [flag, str(value)]
+            args += [flag(name), str(value)]
         else:
             raise HttpError(400, f"bad value for {name}")
     st = status(studio, req)["status"]
@@ -139,8 +138,8 @@ def fields(studio, req: Request) -> dict:
     return {
         "models": available_models(),
         "model_type": model_type,
-        "model_fields": describe(model_options(model_type)),
-        "run_fields": describe(RunOptions),
+        "model_fields": describe_options(model_options(model_type)),
+        "run_fields": describe_options(RunOptions),
     }
 
 

@@ -3,7 +3,6 @@ RunOptions, plus `--config FILE` (TOML or JSON). Precedence: defaults < saved mo
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from pathlib import Path
 from typing import Any, Optional
@@ -11,75 +10,44 @@ from typing import Any, Optional
 import typer
 
 from doppel.core.errors import DoppelError
-from doppel.train.config import RUN_FIELDS, make_run_options, read_config, split_options
-
-_PY = {"bool": bool, "int": int, "float": float, "str": str}
-
-
-def _type_of(f: dataclasses.Field) -> type:
-    return f.type if isinstance(f.type, type) else _PY[str(f.type)]
+from doppel.core.options import cli_parameters
+from doppel.train.config import RUN_FIELDS, RunOptions, make_run_options, read_config, split_options
 
 
-def _help(f: dataclasses.Field) -> str:
-    m = f.metadata
-    text = m.get("help", "")
-    if "choices" in m:
-        text += f" [{'|'.join(map(str, m['choices']))}]"
-    elif "min" in m or "max" in m:
-        text += f" [{m.get('min', '')}..{m.get('max', '')}]"
-    if m.get("fixed"):
-        text += " (fixed once the model exists)"
-    return text
+def _base_parameters() -> list[inspect.Parameter]:
+    def kw(name: str, annotation: Any, option: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=option)
+
+    return [
+        kw("src", Optional[Path], typer.Option(None, "--src", help="Aligned source faces (the identity to put in).")),
+        kw("dst", Optional[Path], typer.Option(None, "--dst", help="Aligned destination faces (optional when pretraining).")),
+        kw("model", Path, typer.Option(..., "--model", help="Model folder (created, or resumed if it holds a model).")),
+        kw("model_type", Optional[str], typer.Option(None, "--model-type", help="Model or preset for a new model (see 'doppel models'); default saehd.")),
+        kw("config", Optional[Path], typer.Option(None, "--config", help="TOML or JSON file of options (flags win).")),
+    ]
 
 
-def _model_fields() -> dict[str, dataclasses.Field]:
-    """Every option of every registered model (the first model declaring a name describes it)."""
+def _model_parameters(taken: set[str]) -> list[inspect.Parameter]:
+    """Every option of every registered model; the first model declaring a name describes it. Defaults
+    are not shown: they depend on the model type, and a resumed model keeps its own."""
     from doppel.models.registry import available_models, model_options
 
-    out: dict[str, dataclasses.Field] = {}
+    params: list[inspect.Parameter] = []
     for name in available_models():
-        for f in dataclasses.fields(model_options(name)):
-            out.setdefault(f.name, f)
-    return out
+        params += cli_parameters(model_options(name), all_optional=True, show_default=False, skip=taken,
+                                 panel=lambda f: "Model: " + f.metadata.get("group", "training"))
+        taken = taken | {p.name for p in params}
+    return params
 
 
-def _option(f: dataclasses.Field, panel: str) -> tuple[type, Any]:
-    t = _type_of(f)
-    flag = "--" + f.name.replace("_", "-")
-    decl = (f"{flag}/--no-{flag[2:]}",) if t is bool else (flag,)
-    return Optional[t], typer.Option(None, *decl, help=_help(f), show_default=False, rich_help_panel=panel)
+def _build_command(model_params: list[inspect.Parameter]):
+    model_names = {p.name for p in model_params}
 
-
-def _build_command(model_fields: dict[str, dataclasses.Field]):
     def command(**kwargs: Any) -> None:
-        _run(model_fields, kwargs)
+        _run(model_names, kwargs)
 
-    params = [
-        inspect.Parameter("src", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-                          default=typer.Option(None, "--src", help="Aligned source faces (the identity to put in).")),
-        inspect.Parameter("dst", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-                          default=typer.Option(None, "--dst", help="Aligned destination faces (optional when pretraining).")),
-        inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, annotation=Path,
-                          default=typer.Option(..., "--model", help="Model folder (created, or resumed if it holds a model).")),
-        inspect.Parameter("model_type", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
-                          default=typer.Option(None, "--model-type", help="Model or preset for a new model (see 'doppel models'); default saehd.")),
-        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-                          default=typer.Option(None, "--config", help="TOML or JSON file of options (flags win).")),
-    ]
-    annotations = {p.name: p.annotation for p in params}
-    for f in RUN_FIELDS.values():
-        t, default = _option(f, "Run")
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=t, default=default))
-        annotations[f.name] = t
-    for f in model_fields.values():
-        if f.name in annotations:
-            continue
-        panel = "Model: " + f.metadata.get("group", "training")
-        t, default = _option(f, panel)
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=t, default=default))
-        annotations[f.name] = t
-    command.__signature__ = inspect.Signature(params)
-    command.__annotations__ = annotations
+    params = _base_parameters() + cli_parameters(RunOptions, all_optional=True, panel="Run")
+    command.__signature__ = inspect.Signature(params + model_params)
     command.__doc__ = (
         "Train a face-swap model on two aligned facesets, or resume the one in --model.\n\n"
         "Saves every --autosave-minutes, on Ctrl-C and at the end. Watch model/status.json and "
@@ -88,14 +56,14 @@ def _build_command(model_fields: dict[str, dataclasses.Field]):
     return command
 
 
-def _run(model_fields: dict[str, dataclasses.Field], kwargs: dict[str, Any]) -> None:
+def _run(model_names: set[str], kwargs: dict[str, Any]) -> None:
     from doppel.train.trainer import train
 
     config = read_config(kwargs["config"]) if kwargs.get("config") else {}
-    given = {k: v for k, v in kwargs.items() if k in RUN_FIELDS or k in model_fields}
+    given = {k: v for k, v in kwargs.items() if k in RUN_FIELDS or k in model_names}
     given = {k: v for k, v in given.items() if v is not None}
-    model_opts, run_opts = split_options(config, set(model_fields), kwargs.get("config"))
-    flag_model, flag_run = split_options(given, set(model_fields))
+    model_opts, run_opts = split_options(config, model_names, kwargs.get("config"))
+    flag_model, flag_run = split_options(given, model_names)
     model_opts.update(flag_model)
     run_opts.update(flag_run)
     model_type = kwargs.get("model_type") or config.get("model_type")
@@ -115,7 +83,7 @@ def _run(model_fields: dict[str, dataclasses.Field], kwargs: dict[str, Any]) -> 
 
 def register(app: typer.Typer) -> None:
     try:
-        fields = _model_fields()
+        model_params = _model_parameters(set(RUN_FIELDS) | {"src", "dst", "model", "model_type", "config"})
     except ImportError:  # models not installed: keep the rest of the CLI working
-        fields = {}
-    app.command("train", help=None)(_build_command(fields))
+        model_params = []
+    app.command("train", help=None)(_build_command(model_params))

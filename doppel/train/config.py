@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from doppel.core.errors import DoppelError
+from doppel.core.options import check_options
 from doppel.models.options import opt
 
 
@@ -41,6 +42,9 @@ class RunOptions:
     status_seconds: float = opt(5.0, "Write status.json every N seconds.", group="run", min=0.5)
     pretrained: str = opt("", "Start a new model from this pretrained model folder (same architecture).", group="run")
     progress: bool = opt(True, "Show a progress bar.", group="run")
+
+    def __post_init__(self) -> None:
+        check_options(self)  # values from config files and the studio arrive as text or other numbers
 
     def replace(self, **changes: Any) -> "RunOptions":
         return dataclasses.replace(self, **changes)
@@ -92,20 +96,8 @@ def split_options(values: dict[str, Any], model_fields: set[str], where: Path | 
 
 
 def make_run_options(values: dict[str, Any]) -> RunOptions:
-    typed = {}
-    for key, value in values.items():
-        f = RUN_FIELDS[key]
-        t = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
-        try:
-            if t is bool and isinstance(value, str):
-                value = value.lower() in ("1", "true", "yes", "y")
-            typed[key] = t(value) if value is not None else f.default
-        except (TypeError, ValueError) as e:
-            raise DoppelError(f"option {key} must be {t.__name__}, got {value!r}") from e
-        m = f.metadata
-        if ("min" in m and typed[key] < m["min"]) or ("max" in m and typed[key] > m["max"]):
-            raise DoppelError(f"option {key}={typed[key]} is out of range {m.get('min')}..{m.get('max')}")
-    return RunOptions(**typed)
+    """RunOptions from flags and config values (None = not given: the default stays)."""
+    return RunOptions(**{k: v for k, v in values.items() if v is not None})
 
 
 def settle_model_options(name: str, saved: dict | None, requested: dict[str, Any], folder: Path) -> Any:

@@ -77,7 +77,7 @@ def test_bad_flag_value_is_one_line_error(src_faces, dst_faces, tmp_path):
            "--model", str(tmp_path / "m"), "--ct-mode", "nope", "--no-progress"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "ct_mode" in proc.stderr and "Traceback" not in proc.stderr
+    assert "--ct-mode" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "m" / "model.json").exists()
 
 
