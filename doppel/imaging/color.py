@@ -58,19 +58,35 @@ def _apply_linear(image: np.ndarray, a: np.ndarray, t_mean: np.ndarray, r_mean: 
     return out.reshape(image.shape).astype(np.float32)
 
 
+def _lab_stats(lab: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of a Lab image, inside the mask (> 0.5) when given."""
+    m = None
+    if mask is not None:
+        keep = np.asarray(mask, np.float32).reshape(lab.shape[:2]) > 0.5
+        if keep.sum() >= _MIN_PIXELS:
+            m = keep.view(np.uint8)
+    mean, std = cv2.meanStdDev(lab, mask=m)  # one pass, no copy of the masked pixels
+    return mean.ravel().astype(np.float32), std.ravel().astype(np.float32)
+
+
 def rct(target, reference, target_mask=None, reference_mask=None) -> np.ndarray:
     t_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
     r_lab = cv2.cvtColor(reference, cv2.COLOR_BGR2LAB)
-    tp, rp = _pixels(t_lab, target_mask), _pixels(r_lab, reference_mask)
-    t_mean, t_std = tp.mean(0), tp.std(0)
-    r_mean, r_std = rp.mean(0), rp.std(0)
+    for m, image in ((target_mask, target), (reference_mask, reference)):
+        if m is not None and np.size(m) != image.shape[0] * image.shape[1]:
+            raise DoppelError(f"mask shape {np.shape(m)} does not match image shape {image.shape}")
+    t_mean, t_std = _lab_stats(t_lab, target_mask)
+    r_mean, r_std = _lab_stats(r_lab, reference_mask)
     # A flat target (an untrained model's grey face) must not have its noise blown up.
     gain = np.minimum(r_std / np.maximum(t_std, 1e-3), 5.0)
-    out = (t_lab - t_mean) * gain + r_mean
+    out = t_lab
+    out -= t_mean
+    out *= gain
+    out += r_mean
     # Keep Lab in range so the conversion back does not wrap.
-    out[..., 0] = np.clip(out[..., 0], 0, 100)
-    out[..., 1:] = np.clip(out[..., 1:], -127, 127)
-    return cv2.cvtColor(out.astype(np.float32), cv2.COLOR_LAB2BGR)
+    lo, hi = np.float32([0, -127, -127]), np.float32([100, 127, 127])
+    np.clip(out, lo, hi, out=out)
+    return cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
 
 
 def lct(target, reference, target_mask=None, reference_mask=None) -> np.ndarray:

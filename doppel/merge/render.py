@@ -146,49 +146,73 @@ def render_layers(
         bounds = warped_bounds(face_to_frame, size, frame.shape)
         if bounds is None:
             continue
-        x0, y0, x1, y1 = bounds
         mask_to_frame = face_to_frame.copy()
         mask_to_frame[:, :2] *= size / mask.shape[0]  # the mask may be larger than the face image
-        a = warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR)  # >= 0: clipped to 1 in the box
-        if settings.mode in ("seamless", "seamless-hist-match"):
-            # Poisson cloning looks at the whole region around the mask: keep the full ROI.
-            box = (0, 0, x1 - x0, y1 - y0)
-        else:
-            # Pixels the mask does not reach keep their exact bytes, so only its bounding box is worked on.
-            box = cv2.boundingRect((a > 0).view(np.uint8))
-            if box[2] == 0:
-                continue
-        _blend_box(out, alpha, prd, face_to_frame, a, bounds, box, settings)
+        found = _mask_in_roi(mask, mask_to_frame, bounds, settings)
+        if found is not None:
+            _blend_box(out, alpha, prd, face_to_frame, *found, bounds, settings)
     return out, alpha
 
 
-def _blend_box(out, alpha, prd, face_to_frame, a, bounds, box, settings) -> None:
-    """Blend the face into `out` inside `box` (x, y, w, h in ROI pixels) of the ROI `bounds`, in place.
+def _mask_in_roi(mask, mask_to_frame, bounds, settings):
+    """The warped mask over its bounding box (x, y, w, h in ROI pixels), as (mask, box); None if empty.
 
-    The face is warped with the ROI's left edge kept (only rows and the right side are cut): the
-    warp's fixed-point sample positions then match a warp of the whole ROI exactly.
+    Pixels the mask does not reach keep their exact bytes, so only its bounding box is worked on.
+    The mask is warped over the rows its support can reach only, with the ROI's left edge kept:
+    the warp's fixed-point sample positions then match a warp of the whole ROI exactly (a shifted
+    left edge moves them by up to 1/32 pixel, several levels on sharp edges).
+    """
+    x0, y0, x1, y1 = bounds
+    if settings.mode in ("seamless", "seamless-hist-match"):
+        # Poisson cloning looks at the whole region around the mask: keep the full ROI.
+        a = warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR)
+        return a, (0, 0, x1 - x0, y1 - y0)
+    reach = _reach(mask, mask_to_frame, bounds)
+    if reach is None:
+        return None
+    r0, r1, c1 = reach
+    a = warp_into_roi(mask, mask_to_frame, (x0, y0 + r0, x0 + c1, y0 + r1), cv2.INTER_LINEAR)
+    bx, by, bw, bh = cv2.boundingRect((a > 0).view(np.uint8))
+    if bw == 0:
+        return None
+    return a[by : by + bh, bx : bx + bw], (bx, by + r0, bw, bh)
+
+
+def _reach(mask, mask_to_frame, bounds) -> tuple[int, int, int] | None:
+    """(first row, end row, end column) of the ROI that the warped mask can touch: the corners of
+    its support's bounding box, one pixel out for the bilinear taps, mapped into the ROI."""
+    x, y, w, h = cv2.boundingRect((mask > 0).view(np.uint8))
+    if w == 0:
+        return None
+    x0, y0, x1, y1 = bounds
+    corners = np.array([[x - 1, y - 1, 1], [x + w, y - 1, 1], [x - 1, y + h, 1], [x + w, y + h, 1]], np.float64)
+    pts = corners @ np.asarray(mask_to_frame, np.float64).T - (x0, y0)
+    r0 = max(0, int(np.floor(pts[:, 1].min())) - 1)
+    r1 = min(y1 - y0, int(np.ceil(pts[:, 1].max())) + 2)
+    c1 = min(x1 - x0, int(np.ceil(pts[:, 0].max())) + 2)
+    return (r0, r1, c1) if r1 > r0 and c1 > 0 else None
+
+
+def _blend_box(out, alpha, prd, face_to_frame, a, box, bounds, settings) -> None:
+    """Blend the face into `out` inside `box` (x, y, w, h in ROI pixels) of the ROI `bounds`, in
+    place; `a` is the warped mask over the box.
+
+    The face is warped with the ROI's left edge kept (see _mask_in_roi). The blend rounds
+    face * a + frame * (1 - a) to the nearest level in one OpenCV pass; where a is 0 the frame's
+    bytes stay as they are.
     """
     x0, y0, _, _ = bounds
     bx, by, bw, bh = box
     roi = out[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw]
-    a = np.clip(a[by : by + bh, bx : bx + bw, None], 0.0, 1.0)
-    face_roi = warp_into_roi(prd, face_to_frame, (x0, y0 + by, x0 + bx + bw, y0 + by + bh))[:, bx:]
-    np.clip(face_roi, 0.0, 1.0, out=face_roi)
-    face_roi *= 255.0
-    face_roi += 0.5
-    face_u8 = face_roi.astype(np.uint8)
+    a = np.clip(a, 0.0, 1.0)
+    face = warp_into_roi(prd, face_to_frame, (x0, y0 + by, x0 + bx + bw, y0 + by + bh))
+    # Cubic interpolation overshoots [0, 1]: negatives to 0 here, above 1 saturates at 255 below.
+    face_u8 = cv2.convertScaleAbs(np.maximum(face, 0.0, out=face), alpha=255.0)[:, bx:]
     if settings.mode in ("seamless", "seamless-hist-match"):
-        face_u8 = seamless_clone(face_u8, roi, a[..., 0])
-    base = roi.astype(np.float32)
-    blended = face_u8.astype(np.float32)
-    blended -= base
-    blended *= a
-    blended += base
-    blended += 0.5
-    # Pixels the mask does not reach keep their exact bytes.
-    np.copyto(roi, blended.astype(np.uint8), where=a > 0)
+        face_u8 = seamless_clone(face_u8, roi, a)
+    cv2.blendLinear(face_u8, roi, a, 1.0 - a, dst=roi)
     a_roi = alpha[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw]
-    np.maximum(a_roi, (a[..., 0] * 255.0 + 0.5).astype(np.uint8), out=a_roi)
+    np.maximum(a_roi, cv2.convertScaleAbs(a, alpha=255.0), out=a_roi)
 
 
 def render_frame(frame: np.ndarray, faces: list[MergeFace], predictions: list[Prediction], settings: MergeSettings) -> np.ndarray:

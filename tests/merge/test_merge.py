@@ -132,3 +132,47 @@ def test_every_output_is_tagged_with_the_model(tiny_model, dst_clip, dst_aligned
         assert report.tag and report.tag["synthetic"] is True
         assert report.tag["model_id"] == tiny_model.name
         assert report.frames_marked == report.frames_checked > 0
+
+
+def test_pipelined_merge_matches_rendering_frame_by_frame(tiny_model, dst_clip, dst_aligned, tmp_path):
+    """Forward workers, chunks and the render hand-over change nothing: every frame in its place,
+    the same as rendering it alone; the thread settings are restored afterwards."""
+    import cv2
+    import torch
+
+    from doppel.merge.faces import load_faces, prepare_faces, smooth_faces
+    from doppel.merge.predict import Predictor
+    from doppel.merge.render import render_frame
+
+    # No colour transfer or hist-match: on this barely trained, nearly flat face they turn the model's
+    # float noise (one thread against two: 1e-5 levels) into a few levels.
+    settings = MergeSettings(mode="overlay", color_transfer="none", blur=40)
+    threads = torch.get_num_threads(), cv2.getNumThreads()
+    out = tmp_path / "frames"
+    merge(None, dst_clip, out, settings, dst_aligned, OutputOptions(provenance=False), model=tiny_model,
+          progress=False, batch_size=6)  # chunks of 1-6 faces, so several are in flight at once
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == threads
+    _, by_frame = load_faces(dst_aligned / "alignments.json")
+    tracks = smooth_faces(by_frame, settings.smooth_landmarks)
+    predictor = Predictor(tiny_model, settings)
+    for frame, path in zip(read_frames(dst_clip), list_images(out), strict=True):
+        faces = prepare_faces(frame.image, tracks[frame.index], predictor.face_type, predictor.resolution)
+        alone = render_frame(frame.image, faces, predictor.predict(faces), settings)
+        # The model's float noise may still flip a rounding: a level at most.
+        assert np.abs(read_image(path).astype(int) - alone).max() <= 1, f"frame {frame.index}"
+
+
+def test_an_error_in_a_forward_worker_stops_the_merge(tiny_model, dst_clip, dst_aligned, tmp_path, monkeypatch):
+    calls = []
+
+    def failing_swap(x, morph=None):
+        calls.append(len(x))
+        if len(calls) == 3:
+            raise RuntimeError("model failed")
+        return type(tiny_model).swap(tiny_model, x)
+
+    monkeypatch.setattr(tiny_model, "swap", failing_swap)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError, match="model failed"):
+        merge(None, dst_clip, out, MergeSettings(), dst_aligned, model=tiny_model, progress=False, batch_size=4)
+    assert not out.exists()  # the video appears only when complete

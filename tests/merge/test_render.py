@@ -102,8 +102,9 @@ def test_missing_masks_are_user_errors(scene):
         render_frame(frame, bare, preds, MergeSettings(mask_mode="xseg-dst"))
 
 
-# The fast blend (work only inside the mask's bounding box, the face warp cut to it) gives the same
-# bytes as the plain one over the whole face region, including for a face cut by the border.
+# The fast blend (work only inside the mask's bounding box, both warps cut to it, the blend in one
+# OpenCV pass) gives the plain one's bytes over the whole face region up to rounding (one level),
+# including for a face cut by the border; pixels the mask does not reach keep their bytes.
 
 
 def _plain_render(frame, faces, preds, settings):
@@ -145,8 +146,12 @@ def test_fast_blend_matches_the_plain_one(scene, settings):
         out, alpha = render_layers(frame, faces, preds, settings)
         plain_out, plain_alpha = _plain_render(frame, faces, preds, settings)
         assert (alpha > 0).sum() > 1000  # the face really was blended
-        assert np.array_equal(out, plain_out)
-        assert np.array_equal(alpha, plain_alpha)
+        # Same pixels touched; values differ by rounding only (one OpenCV pass instead of numpy steps).
+        assert np.array_equal(alpha > 0, plain_alpha > 0)
+        assert np.array_equal(out[plain_alpha == 0], frame[plain_alpha == 0])
+        diff = np.abs(out.astype(int) - plain_out)
+        assert diff.max() <= 1 and (diff > 0).sum() < 0.05 * 3 * (alpha > 0).sum()
+        assert np.abs(alpha.astype(int) - plain_alpha).max() <= 1
 
 
 def test_mask_extent_is_the_shorter_side_of_the_bounding_box():
