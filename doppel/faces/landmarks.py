@@ -125,7 +125,7 @@ class FaceAnalyzer:
         dets = self.detector.detect(image) if detections is None else list(detections)
         if tiles:
             dets = _merge(dets + _tile_detections(self.detector, image))
-        faces = self._faces_from(image, dets, 0.0)
+        faces = self.faces_from(image, dets, 0.0)
         if faces:
             return faces
         # A face that fills the whole image (a tight crop) is too big for the detector: add a margin.
@@ -133,13 +133,13 @@ class FaceAnalyzer:
         pad = max(h, w) // 2
         padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT)
         shift = np.array([[1, 0, -pad], [0, 1, -pad]], np.float64)
-        faces = self._faces_from(image, [_map_detection(d, shift) for d in self.detector.detect(padded)], 0.0)
+        faces = self.faces_from(image, [_map_detection(d, shift) for d in self.detector.detect(padded)], 0.0)
         if faces or not self.rotation_retry:
             return faces
         for code, angle in ROTATIONS:
             back = _rotated_to_frame(code, w, h)
             dets = [_map_detection(d, back) for d in self.detector.detect(cv2.rotate(image, code))]
-            faces = self._faces_from(image, dets, angle)
+            faces = self.faces_from(image, dets, angle)
             if faces:
                 return faces
         return []
@@ -170,9 +170,9 @@ class FaceAnalyzer:
             return faces
         return self.analyze(image, tiles=tiles, detections=dets)
 
-    # -- internals ----------------------------------------------------------------------------
-
-    def _faces_from(self, image: np.ndarray, detections: list[Detection], angle: float) -> list[Face]:
+    def faces_from(self, image: np.ndarray, detections: list[Detection], angle: float = 0.0) -> list[Face]:
+        """Faces meshed around given boxes (a detector's, or one a user drew), largest first; `angle`
+        is the roll to undo when a box has no eye points. Boxes where the mesh finds no face are dropped."""
         dets = [d for d in detections if d.size >= self.min_face]
         dets.sort(key=lambda d: -d.size)
         faces: list[Face] = []
@@ -184,6 +184,8 @@ class FaceAnalyzer:
             if self.max_faces and len(faces) >= self.max_faces:
                 break
         return faces
+
+    # -- internals ----------------------------------------------------------------------------
 
     def _mesh_face(self, image: np.ndarray, det: Detection, angle: float, detector: str, model=None,
                    crop: int = CROP) -> Face | None:

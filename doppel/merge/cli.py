@@ -4,32 +4,12 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import fields
 from pathlib import Path
 
 import typer
 
+from doppel.core.options import cli_parameters, take_options
 from doppel.merge.settings import MergeSettings
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _settings_parameters() -> list[inspect.Parameter]:
-    """One optional flag per setting; None means "not given" so --config values stay in effect."""
-    hints = typing.get_type_hints(MergeSettings)
-    params = []
-    for f in fields(MergeSettings):
-        meta, kind = f.metadata, hints[f.name]
-        extra = f" One of: {', '.join(meta['choices'])}." if "choices" in meta else ""
-        if "min" in meta:
-            extra += f" Range {meta['min']}..{meta['max']}."
-        help_text = f"{meta['help']}{extra} (default: {f.default})"
-        decls = [f"{_flag(f.name)}/--no-{f.name.replace('_', '-')}"] if kind is bool else [_flag(f.name)]
-        option = typer.Option(None, *decls, help=help_text, rich_help_panel="Merge settings", show_default=False)
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=typing.Optional[kind]))
-    return params
 
 
 def _command_parameters() -> list[inspect.Parameter]:
@@ -64,8 +44,7 @@ def merge_command(**kwargs) -> None:
     from doppel.merge.merger import OutputOptions, merge, preview
     from doppel.merge.settings import config_path_for
 
-    names = {f.name for f in fields(MergeSettings)}
-    overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    overrides = take_options(MergeSettings, kwargs)
     config = kwargs.pop("config")
     settings = (MergeSettings.load(config) if config else MergeSettings()).with_overrides(**overrides).validate()
     out, frame, preview_png = kwargs["out"], kwargs["frame"], kwargs["preview_png"]
@@ -95,7 +74,8 @@ def register(app: typer.Typer) -> None:
     def command(**kwargs) -> None:
         merge_command(**kwargs)
 
-    command.__signature__ = inspect.Signature(_command_parameters() + _settings_parameters())
+    command.__signature__ = inspect.Signature(
+        _command_parameters() + cli_parameters(MergeSettings, all_optional=True, panel="Merge settings"))
     command.__doc__ = (
         "Merge a trained model's faces into the destination video. Frames without a face pass through; "
         "settings are saved as OUT.merge.json and load back with --config."

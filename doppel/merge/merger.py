@@ -170,7 +170,7 @@ def _chunks(dst: Path, sink: _Sink, tracks, predictor: Predictor, settings: Merg
             result.skipped += 1
             advance()
             continue
-        faces = _faces_for(frame, tracks.get(frame.index), predictor, settings)
+        faces = faces_for(frame, tracks.get(frame.index), predictor, settings)
         if faces:
             result.frames_with_faces += 1
             result.faces += len(faces)
@@ -254,8 +254,8 @@ def merge(
     dst, out = Path(dst), Path(out)
     settings = settings.validate()
     if model is None:
-        model = _load_model(model_dir, device)
-    predictor = _make_predictor(model, settings, xseg_model, batch_size)
+        model = load_merge_model(model_dir, device)
+    predictor = make_predictor(model, settings, xseg_model, batch_size)
     alignments, by_frame = load_faces(default_alignments(dst, aligned))
     if not alignments.complete:
         raise DoppelError("the destination's extraction did not finish", default_alignments(dst, aligned),
@@ -286,7 +286,8 @@ def _encoder_threads(predictor: Predictor) -> int:
     return 1 if predictor.device.type == "cpu" else 0
 
 
-def _faces_for(frame: Frame, faces: FrameFaces | None, predictor: Predictor, settings: MergeSettings) -> list[MergeFace]:
+def faces_for(frame: Frame, faces: FrameFaces | None, predictor: Predictor, settings: MergeSettings) -> list[MergeFace]:
+    """The frame's faces cut out for the model (none in `original` mode or where the frame has no face)."""
     if faces is None or settings.mode == "original":
         return []
     return prepare_faces(frame.image, faces, predictor.face_type, predictor.resolution)
@@ -307,14 +308,17 @@ def _provenance(output: OutputOptions, model, model_dir, dst: Path):
     return ProvenanceInfo(model_id=model_id, source=dst.name)
 
 
-def _load_model(model_dir, device):
+def load_merge_model(model_dir, device):
+    """A trained model from its folder, on `device` (a name or None for the best available)."""
     from doppel.core.device import pick_device
     from doppel.models.io import load_model
 
     return load_model(model_dir, device=pick_device(device))
 
 
-def _make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int | None = None) -> Predictor:
+def make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int | None = None) -> Predictor:
+    """The batch predictor for these settings; refuses an XSeg mask mode without an XSeg model and
+    a morph factor on a model that has none."""
     xseg = None
     if "xseg-prd" in settings.mask_mode:
         if xseg_model is None:
@@ -365,14 +369,14 @@ def preview(
     dst, out_png = Path(dst), Path(out_png)
     settings = settings.validate()
     if model is None:
-        model = _load_model(model_dir, device)
-    predictor = _make_predictor(model, settings, xseg_model)
+        model = load_merge_model(model_dir, device)
+    predictor = make_predictor(model, settings, xseg_model)
     _, by_frame = load_faces(default_alignments(dst, aligned))
     tracks = smooth_faces(by_frame, settings.smooth_landmarks)
     frame = next(iter(read_frames(dst, start=frame_index)), None)
     if frame is None or frame.index != frame_index:
         raise DoppelError(f"frame {frame_index} is beyond the end", dst)
-    faces = _faces_for(frame, tracks.get(frame_index), predictor, settings)
+    faces = faces_for(frame, tracks.get(frame_index), predictor, settings)
     image, _ = render_layers(frame.image, faces, predictor.predict(faces), settings)
     from doppel.provenance.output import write_rendered_image
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
+from doppel.core.options import check_options, describe_options, option
 
 MODES = ("original", "overlay", "hist-match", "seamless", "seamless-hist-match", "raw-rgb", "raw-predict")
 MASK_MODES = (
@@ -27,39 +28,27 @@ COLOR_TRANSFERS = ("none", "rct", "lct", "mkl", "mkl-m", "idt", "idt-m", "sot-m"
 SHARPEN_MODES = ("none", "box", "gaussian")
 
 
-def _opt(default: Any, help: str, *, min: float | None = None, max: float | None = None, choices: tuple | None = None) -> Field:
-    meta = {"help": help, "min": min, "max": max, "choices": choices}
-    return field(default=default, metadata={k: v for k, v in meta.items() if v is not None})
-
-
 @dataclass(frozen=True)
 class MergeSettings:
-    mode: str = _opt("overlay", "How the predicted face meets the frame.", choices=MODES)
-    mask_mode: str = _opt("dst", "Which mask decides where the face goes.", choices=MASK_MODES)
-    erode: int = _opt(0, "Shrink (>0) or grow (<0) the mask, in percent of the face.", min=-400, max=400)
-    blur: int = _opt(10, "Feather the mask edge, in percent of the face.", min=0, max=400)
-    motion_blur: int = _opt(0, "Blur the face along its motion between neighbouring frames (strength).", min=0, max=100)
-    face_scale: int = _opt(0, "Grow (>0) or shrink (<0) the output face, in percent.", min=-50, max=50)
-    color_transfer: str = _opt("rct", "Recolour the predicted face toward the destination face.", choices=COLOR_TRANSFERS)
-    hist_match_threshold: int = _opt(238, "Hist-match modes: how far highlights are matched (255 = all).", min=0, max=255)
-    masked_hist_match: bool = _opt(True, "Hist-match modes: match inside the mask only.")
-    sharpen_mode: str = _opt("none", "Sharpen kernel for the predicted face.", choices=SHARPEN_MODES)
-    sharpen_amount: int = _opt(0, "Sharpen (>0) or soften (<0) the predicted face.", min=-100, max=100)
-    denoise: int = _opt(0, "Edge-preserving denoise of the predicted face.", min=0, max=500)
-    bicubic_degrade: int = _opt(0, "Lower the predicted face's resolution to match soft footage.", min=0, max=100)
-    color_degrade: int = _opt(0, "Fewer colour levels in the predicted face (banded, compressed look).", min=0, max=100)
-    smooth_landmarks: int = _opt(2, "Temporal smoothing of face positions, in frames each side (0 = off).", min=0, max=15)
-    morph: float = _opt(1.0, "AMP models only: how far toward the source identity (0..1).", min=0.0, max=1.0)
+    mode: str = option("overlay", "How the predicted face meets the frame.", choices=MODES)
+    mask_mode: str = option("dst", "Which mask decides where the face goes.", choices=MASK_MODES)
+    erode: int = option(0, "Shrink (>0) or grow (<0) the mask, in percent of the face.", min=-400, max=400)
+    blur: int = option(10, "Feather the mask edge, in percent of the face.", min=0, max=400)
+    motion_blur: int = option(0, "Blur the face along its motion between neighbouring frames (strength).", min=0, max=100)
+    face_scale: int = option(0, "Grow (>0) or shrink (<0) the output face, in percent.", min=-50, max=50)
+    color_transfer: str = option("rct", "Recolour the predicted face toward the destination face.", choices=COLOR_TRANSFERS)
+    hist_match_threshold: int = option(238, "Hist-match modes: how far highlights are matched (255 = all).", min=0, max=255)
+    masked_hist_match: bool = option(True, "Hist-match modes: match inside the mask only.")
+    sharpen_mode: str = option("none", "Sharpen kernel for the predicted face.", choices=SHARPEN_MODES)
+    sharpen_amount: int = option(0, "Sharpen (>0) or soften (<0) the predicted face.", min=-100, max=100)
+    denoise: int = option(0, "Edge-preserving denoise of the predicted face.", min=0, max=500)
+    bicubic_degrade: int = option(0, "Lower the predicted face's resolution to match soft footage.", min=0, max=100)
+    color_degrade: int = option(0, "Fewer colour levels in the predicted face (banded, compressed look).", min=0, max=100)
+    smooth_landmarks: int = option(2, "Temporal smoothing of face positions, in frames each side (0 = off).", min=0, max=15)
+    morph: float = option(1.0, "AMP models only: how far toward the source identity (0..1).", min=0.0, max=1.0)
 
     def validate(self) -> "MergeSettings":
-        for f in fields(self):
-            value = getattr(self, f.name)
-            meta = f.metadata
-            flag = "--" + f.name.replace("_", "-")
-            if "choices" in meta and value not in meta["choices"]:
-                raise DoppelError(f"{flag} '{value}' is not one of {', '.join(meta['choices'])}")
-            if "min" in meta and not (meta["min"] <= value <= meta["max"]):
-                raise DoppelError(f"{flag} {value} is outside {meta['min']}..{meta['max']}")
+        check_options(self)
         return self
 
     def to_dict(self) -> dict:
@@ -74,8 +63,7 @@ class MergeSettings:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise DoppelError(f"unknown merge settings: {', '.join(unknown)}", hint=f"Known: {', '.join(known)}")
-        coerced = {k: _coerce(known[k], v) for k, v in values.items()}
-        return cls(**coerced).validate()
+        return cls(**values).validate()
 
     @classmethod
     def load(cls, path: str | Path) -> "MergeSettings":
@@ -100,28 +88,9 @@ class MergeSettings:
         return replace(self, **given).validate() if given else self
 
 
-def _coerce(f: Field, value: Any) -> Any:
-    default = f.default if f.default is not MISSING else None
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except (TypeError, ValueError) as e:
-        raise DoppelError(f"merge setting {f.name}={value!r} is not a {type(default).__name__}") from e
-    return value
-
-
 def merge_settings_fields() -> list[dict]:
-    """Every setting with its type, default and metadata: what a form or a CLI is built from."""
-    out = []
-    for f in fields(MergeSettings):
-        out.append({"name": f.name, "type": type(f.default).__name__, "default": f.default, **f.metadata})
-    return out
+    """Every setting with its kind, default and limits: what the studio's form is built from."""
+    return describe_options(MergeSettings)
 
 
 def config_path_for(output: str | Path) -> Path:

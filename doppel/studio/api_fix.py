@@ -67,7 +67,7 @@ def detect(studio, req: Request) -> dict:
         if "fix_analyzer" not in studio.cache:
             studio.cache["fix_analyzer"] = FaceAnalyzer(rotation_retry=False)
         # The mesh around the user's box, exactly as extraction runs it around a detector's box.
-        faces = studio.cache["fix_analyzer"]._faces_from(frame.image, [Detection(box, 1.0)], 0.0)
+        faces = studio.cache["fix_analyzer"].faces_from(frame.image, [Detection(box, 1.0)], 0.0)
     if faces:
         return {"landmarks": faces[0].landmarks68.tolist(), "from": "mesh"}
     x0, y0, x1, y1 = box

@@ -71,26 +71,26 @@ def _session(studio) -> _Session:
 
 def _prepare(studio, model_dir: Path, frame_index: int, settings) -> _Session:
     from doppel.merge.faces import load_faces, smooth_faces
-    from doppel.merge.merger import _faces_for, _load_model, _make_predictor
+    from doppel.merge.merger import faces_for, load_merge_model, make_predictor
     from doppel.media.reader import read_frames
 
     s = _session(studio)
     weights = model_dir / "model.safetensors"
     key = (str(model_dir), weights.stat().st_mtime if weights.exists() else None)
     if s.model_key != key:
-        s.model, s.model_key, s.pred_key = _load_model(model_dir, None), key, None
+        s.model, s.model_key, s.pred_key = load_merge_model(model_dir, None), key, None
     xseg_dir = studio.root / "xseg"
     pred_key = (frame_index, settings.mask_mode, settings.morph, settings.smooth_landmarks, settings.mode == "original")
     if s.pred_key != pred_key:
         source, _ = _dst_source(studio)
-        predictor = _make_predictor(s.model, settings, xseg_dir if xseg_dir.is_dir() else None)
+        predictor = make_predictor(s.model, settings, xseg_dir if xseg_dir.is_dir() else None)
         _, by_frame = load_faces(studio.workspace.dst_alignments)
         tracks = smooth_faces(by_frame, settings.smooth_landmarks)
         frame = next(iter(read_frames(source, start=frame_index)), None)
         if frame is None or frame.index != frame_index:
             raise HttpError(404, f"frame {frame_index} is beyond the end")
         s.frame = frame.image
-        s.faces = _faces_for(frame, tracks.get(frame_index), predictor, settings)
+        s.faces = faces_for(frame, tracks.get(frame_index), predictor, settings)
         s.predictions = predictor.predict(s.faces) if s.faces else []
         s.pred_key = pred_key
     return s

@@ -43,7 +43,7 @@ def test_settings_round_trip_and_validation(tmp_path):
     s.save(path)
     assert MergeSettings.load(path) == s
     assert config_path_for(tmp_path / "out.mp4") == path
-    with pytest.raises(DoppelError, match="--erode 999 is outside"):
+    with pytest.raises(DoppelError, match="--erode 999 is out of range"):
         MergeSettings(erode=999).validate()
     with pytest.raises(DoppelError, match="unknown merge settings: bogus"):
         MergeSettings.from_dict({"bogus": 1})
@@ -77,5 +77,5 @@ def test_cli_errors_are_one_line(capsys, tiny_model_dir, dst_clip, tmp_path):
     assert "alignments.json" in r.stderr and "doppel extract" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     r = _doppel(capsys, "merge", "--model", str(tmp_path), "--dst", str(dst_clip), "--mode", "nonsense", "-o", "x.mp4")
-    assert r.returncode == 2 and "--mode 'nonsense'" in r.stderr
+    assert r.returncode == 2 and "--mode must be one of" in r.stderr
     assert not (tmp_path / "o.mp4").exists()
