@@ -271,3 +271,29 @@ def test_parallel_workers_give_the_same_faces_as_one(data_dir, tmp_path, monkeyp
     # Stretches 2 and 3 start with a fresh detection where one worker was tracking: landmarks barely differ.
     diff = [np.abs(faces1[n].source_landmarks - faces3[n].source_landmarks).mean() for n in faces1]
     assert max(diff) < 3.0
+
+
+def test_a_worker_process_that_dies_is_reported_and_earlier_faces_are_kept(data_dir, tmp_path):
+    """A worker killed mid-run (here it exits at frame 40 of the second stretch) must not hang the run:
+    the main process reports it, stops the other worker, and the index holds only complete frames."""
+    clip = data_dir / "clips" / "dst_woman_b.mp4"
+    out = tmp_path / "out"
+    code = (
+        "import os, sys, doppel.faces.extract as m\n"
+        "m.MIN_FRAMES_PER_WORKER = 10\n"
+        "real = m._write_faces\n"
+        "def dying(out, src, frame, *a):\n"
+        "    if frame.index == 40:\n"
+        "        os._exit(3)\n"
+        "    return real(out, src, frame, *a)\n"
+        "m._write_faces = dying\n"
+        f"m.extract({str(clip)!r}, {str(out)!r}, m.ExtractOptions(size=64, max_frames=60, workers=2), progress=False)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode != 0
+    assert "stopped unexpectedly (exit code 3)" in proc.stderr
+    index = Alignments.load(out / "alignments.json")
+    assert index.frames and all(f.index != 40 for f in index.frames)
+    for f in index.frames:  # every recorded frame's faces are whole files
+        for name in f.faces:
+            read_face(out / name)
