@@ -43,8 +43,13 @@ def note_native_graphs() -> None:
     _graphs_created = True
 
 
+def can_fork_models() -> bool:
+    """Whether a child forked from this process may run mediapipe (no graph has run here)."""
+    return not _graphs_created
+
+
 def _context():
-    if not _graphs_created:
+    if can_fork_models():
         return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(FORK_SERVER_PRELOAD)
