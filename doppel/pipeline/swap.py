@@ -211,10 +211,10 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
     from doppel.train.trainer import train
 
     spent, it_before = _trained_seconds(ws.model)
-    # Sample in-process: this process already ran extraction (mediapipe threads), and forking
-    # worker processes after that can deadlock.
+    # Sample workers as `doppel train` chooses them (none on small CPUs; spawned, so the extraction
+    # that ran in this process does not matter).
     run = RunOptions(device=options.device or "auto", progress=options.progress, autosave_minutes=1.0,
-                     preview_every=200, backup_hours=0.0, workers=0)
+                     preview_every=200, backup_hours=0.0, workers=-1)
     if options.iterations:
         run = run.replace(iterations=int(options.iterations))
     else:
