@@ -140,18 +140,25 @@ def render_layers(
     if settings.mode == "original":
         return out, alpha
     for face, pred in zip(faces, predictions, strict=True):
-        size = pred.rgb.shape[0]
-        prd, mask = _face_layers(face, pred, settings)
-        face_to_frame = scale_about_center(face.face_to_frame, size, 1.0 + settings.face_scale / 100.0)
-        bounds = warped_bounds(face_to_frame, size, frame.shape)
+        prd, mask, face_to_frame, mask_to_frame, bounds = face_placement(face, pred, settings, frame.shape)
         if bounds is None:
             continue
-        mask_to_frame = face_to_frame.copy()
-        mask_to_frame[:, :2] *= size / mask.shape[0]  # the mask may be larger than the face image
         found = _mask_in_roi(mask, mask_to_frame, bounds, settings)
         if found is not None:
             _blend_box(out, alpha, prd, face_to_frame, *found, bounds, settings)
     return out, alpha
+
+
+def face_placement(face: MergeFace, pred: Prediction, settings: MergeSettings, frame_shape):
+    """The face's finished layers and where they land: (face image, mask, face->frame and mask->frame
+    affines, frame bounds x0, y0, x1, y1 or None when the face is off the frame)."""
+    size = pred.rgb.shape[0]
+    prd, mask = _face_layers(face, pred, settings)
+    face_to_frame = scale_about_center(face.face_to_frame, size, 1.0 + settings.face_scale / 100.0)
+    bounds = warped_bounds(face_to_frame, size, frame_shape)
+    mask_to_frame = face_to_frame.copy()
+    mask_to_frame[:, :2] *= size / mask.shape[0]  # the mask may be larger than the face image
+    return prd, mask, face_to_frame, mask_to_frame, bounds
 
 
 def _mask_in_roi(mask, mask_to_frame, bounds, settings):

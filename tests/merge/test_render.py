@@ -10,12 +10,12 @@ import pytest
 
 from doppel.core.errors import DoppelError
 from doppel.imaging.masks import erode_blur, mask_extent
-from doppel.imaging.warp import scale_about_center, warp_into_roi, warped_bounds
+from doppel.imaging.warp import warp_into_roi
 from doppel.masks.landmarks import face_hull_mask
 from doppel.media.reader import read_frames
 from doppel.merge.faces import load_faces, prepare_faces, smooth_faces
 from doppel.merge.predict import Predictor
-from doppel.merge.render import _face_layers, render_frame, render_layers
+from doppel.merge.render import face_placement, render_frame, render_layers
 from doppel.merge.settings import COLOR_TRANSFERS, MASK_MODES, MODES, MergeSettings
 
 BORDER_SHIFT = 200  # crop this many columns off the left: the face square then sticks out of the frame
@@ -102,8 +102,7 @@ def test_missing_masks_are_user_errors(scene):
         render_frame(frame, bare, preds, MergeSettings(mask_mode="xseg-dst"))
 
 
-# The fast blend (work only inside the mask's bounding box, both warps cut to it, the blend in one
-# OpenCV pass) gives the plain one's bytes over the whole face region up to rounding (one level),
+# The fast blend (work only inside the mask's bounding box, the blend in one OpenCV pass) gives the plain one's bytes over the whole face region up to rounding (one level),
 # including for a face cut by the border; pixels the mask does not reach keep their bytes.
 
 
@@ -112,16 +111,11 @@ def _plain_render(frame, faces, preds, settings):
     out = frame.copy()
     alpha = np.zeros(frame.shape[:2], np.uint8)
     for face, pred in zip(faces, preds, strict=True):
-        size = pred.rgb.shape[0]
-        prd, mask = _face_layers(face, pred, settings)
-        face_to_frame = scale_about_center(face.face_to_frame, size, 1.0 + settings.face_scale / 100.0)
-        bounds = warped_bounds(face_to_frame, size, frame.shape)
+        prd, mask, face_to_frame, mask_to_frame, bounds = face_placement(face, pred, settings, frame.shape)
         if bounds is None:
             continue
         x0, y0, x1, y1 = bounds
         roi = out[y0:y1, x0:x1]
-        mask_to_frame = face_to_frame.copy()
-        mask_to_frame[:, :2] *= size / mask.shape[0]
         a = np.clip(warp_into_roi(mask, mask_to_frame, bounds, cv2.INTER_LINEAR), 0.0, 1.0)[..., None]
         face_roi = np.clip(warp_into_roi(prd, face_to_frame, bounds), 0.0, 1.0)
         face_u8 = (face_roi * 255.0 + 0.5).astype(np.uint8)
