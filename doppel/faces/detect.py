@@ -20,6 +20,7 @@ from doppel.faces.processes import note_native_graphs
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ log lines are noise for users
 
 DETECTORS = ("mediapipe", "mtcnn", "haar")
+TORCH_DETECTORS = ("mtcnn",)  # torch's thread pools do not survive a fork: extraction keeps threads for these
 
 
 @dataclass(frozen=True)

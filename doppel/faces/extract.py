@@ -29,12 +29,13 @@ from doppel.core.facetype import FaceType
 from doppel.core.images import write_face
 from doppel.core.metadata import FaceMeta, SourceInfo
 from doppel.faces.align import align_face, invert, transform_points
+from doppel.faces.detect import TORCH_DETECTORS
 from doppel.faces.landmarks import Face, FaceAnalyzer
 from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.options import ExtractOptions
 from doppel.faces.pose import estimate_pose
 from doppel.faces.prefetch import prefetch
-from doppel.faces.processes import can_fork, run_tasks
+from doppel.faces.processes import fork_available, run_tasks
 from doppel.faces.smooth import TrackSmoother
 from doppel.media.reader import Frame, TruncatedVideoError, is_image, is_video, open_container, read_frames
 
@@ -165,7 +166,7 @@ def _run_segments(src, video, done, options, info, bar, state) -> None:
 
 
 def _in_processes(options: ExtractOptions) -> bool:
-    return options.detector != "mtcnn" and can_fork()
+    return options.detector not in TORCH_DETECTORS and fork_available()
 
 
 def _stops_others(error: BaseException) -> bool:

@@ -33,7 +33,7 @@ _graphs_created = False
 FORK_SERVER_PRELOAD = ["doppel.faces.extract", "mediapipe"]
 
 
-def can_fork() -> bool:
+def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
