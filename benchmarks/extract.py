@@ -49,7 +49,8 @@ def in_fresh_child(fn) -> dict:
     """Run `fn` (returning a JSON-able dict) in a forked child of this process, which has not run a model:
     as `doppel extract` runs in a fresh process (a process that has run a mediapipe graph must start its
     workers from a fork server instead, which costs about a second). A process that has run one cannot
-    fork a child that runs mediapipe at all: then `fn` runs here."""
+    fork a child that runs mediapipe at all: then `fn` runs here. (Not `processes.run_tasks`: its workers
+    are daemons, which may not start the extraction's own workers.)"""
     from doppel.faces import processes
 
     if not processes.can_fork_models():
