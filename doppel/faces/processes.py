@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
-import pickle
 import signal
 import threading
 import time
@@ -142,7 +141,7 @@ def _receive(worker: int, pipe, on_message, outcome: dict) -> bool:
     """Handle one report from a worker's pipe; False when the pipe has ended (or ends mid-message)."""
     try:
         kind, payload = pipe.recv()
-    except (EOFError, OSError, pickle.UnpicklingError):
+    except Exception:  # noqa: BLE001 - ended, or ended mid-message (a truncated pickle)
         return False
     if kind == "message":
         on_message(payload)

@@ -24,6 +24,7 @@ def dies_after_reports(report, stop):
 
 def reports_until_stopped(report, stop):
     deadline = time.monotonic() + 30
+    report(("tick", None))
     while not stop.is_set() and time.monotonic() < deadline:
         report(("tick", None))
         time.sleep(0.001)

@@ -163,11 +163,11 @@ Studio.tabs.xseg = (() => {
       $("xseg-stop").onclick = () => api("/api/xseg/stop", {});
       $("xseg-apply").onclick = async () => {
         const r = await api("/api/xseg/apply", { dir: dir() });
-        say(`learned masks stored in ${r.applied} faces`);
         $("xseg-learned").checked = true;
-        await openFace(index);
+        await openFace(index);  // the message comes once the face on screen shows its learned mask
+        say(`learned masks stored in ${r.applied} faces`);
       };
-      $("xseg-remove").onclick = async () => { const r = await api("/api/xseg/remove", { dir: dir() }); say(`masks removed from ${r.changed} faces`); await openFace(index); };
+      $("xseg-remove").onclick = async () => { const r = await api("/api/xseg/remove", { dir: dir() }); await openFace(index); say(`masks removed from ${r.changed} faces`); };
       const c = canvas();
       c.addEventListener("click", (e) => {
         const r = c.getBoundingClientRect(), s = scale();
