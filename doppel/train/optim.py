@@ -52,8 +52,7 @@ class _DFLOptimizer(Optimizer):
                 lr *= (math.cos(float(step) * (2 * math.pi / group["lr_cos"])) + 1) / 2
             num, denom = self._direction(group, grads, states)
             if group["lr_dropout"] < 1.0:
-                keep = [torch.rand_like(n) < group["lr_dropout"] for n in num]
-                num = [n * k for n, k in zip(num, keep)]
+                num = [n * k for n, k in zip(num, _keep_masks(num, group["lr_dropout"]))]
             torch._foreach_addcdiv_(params, num, denom, value=-lr * self._lr_scale(group, states))
             for s in states:
                 s["step"] += 1
@@ -62,6 +61,17 @@ class _DFLOptimizer(Optimizer):
 
     def _lr_scale(self, group, states) -> float:
         return 1.0
+
+
+def _keep_masks(tensors: list[torch.Tensor], p: float) -> list[torch.Tensor]:
+    """Bernoulli(p) masks shaped like `tensors`, from 16 random bits per weight, four per 64-bit draw:
+    torch.rand_like makes one draw per weight, 3x slower on the CPU (10 % of a quick96 step)."""
+    below = round(p * 65536) - 32768  # P(int16 < below) = p, to 1/65536
+    masks = []
+    for t in tensors:
+        words = torch.empty((t.numel() + 3) // 4, dtype=torch.int64, device=t.device).random_(-2**63, None)
+        masks.append((words.view(torch.int16)[: t.numel()] < below).view(t.shape))
+    return masks
 
 
 def _clip_global_norm(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:

@@ -7,7 +7,7 @@ import math
 import torch
 from safetensors.torch import load_file, save_file
 
-from doppel.train.optim import AdaBelief, RMSprop, _clip_global_norm
+from doppel.train.optim import AdaBelief, RMSprop, _clip_global_norm, _keep_masks
 
 
 def test_adabelief_step_is_dfl_formula():
@@ -40,6 +40,17 @@ def test_lr_dropout_moves_a_third_of_the_weights_and_follows_the_cosine():
     opt.step()
     assert torch.equal(before, w.detach())
     assert math.isclose((math.cos(250 * 2 * math.pi / 500) + 1) / 2, 0.0, abs_tol=1e-12)
+
+
+def test_lr_dropout_masks_are_unbiased_at_every_position():
+    # Four 16-bit draws come from each 64-bit word: none of the four may be biased, and odd sizes work.
+    torch.manual_seed(0)
+    big, odd = torch.zeros(400_000), torch.zeros(3, 5, 7, 3)
+    first, small = _keep_masks([big, odd], 0.3)
+    assert first.shape == big.shape and small.shape == odd.shape and small.dtype == torch.bool
+    lanes = first.view(-1, 4).float().mean(0)
+    assert ((lanes > 0.29) & (lanes < 0.31)).all(), lanes
+    assert not torch.equal(first, _keep_masks([big], 0.3)[0])  # a new mask every step
 
 
 def test_clipnorm_is_global():
