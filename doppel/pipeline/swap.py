@@ -125,7 +125,7 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
     src, dst, out = Path(src).resolve(), Path(dst).resolve(), Path(out)
     for path, what in ((src, "source"), (dst, "destination")):
         if not path.exists():
-            raise DoppelError(f"{what} not found", path)
+            raise DoppelError(f"{what} not found", path, hint="Check the path: a video, a folder of images or one image")
     if options.minutes is not None and options.iterations is not None:
         raise DoppelError("give --minutes or --iterations, not both")
     ws = Workspace(Path(workspace)).create()
