@@ -11,8 +11,7 @@ from doppel.core.options import cli_parameters, take_options
 
 
 def register(app: typer.Typer) -> None:
-    from doppel.masks.xseg_net import XSegConfig
-    from doppel.masks.xseg_train import XSegTrainOptions
+    from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
 
     xseg_app = typer.Typer(help="XSeg: train a face segmenter on labelled faces, apply its masks.", no_args_is_help=True)
 

@@ -29,8 +29,8 @@ from doppel.masks.xseg_labels import (
     polygons_to_mask,
     validate_polygons,
 )
-from doppel.masks.xseg_net import XSegConfig
-from doppel.masks.xseg_train import XSegTrainOptions, XSegTrainResult, train_xseg
+from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
+from doppel.masks.xseg_train import XSegTrainResult, train_xseg
 
 __all__ = [
     "XSegConfig", "XSegModel", "XSegTrainOptions", "XSegTrainResult", "apply_xseg", "decode_mask",

@@ -18,7 +18,8 @@ from doppel import __version__
 from doppel.core.atomic import write_bytes, write_json
 from doppel.core.device import pick_device
 from doppel.core.errors import DoppelError
-from doppel.masks.xseg_net import XSegConfig, XSegNet
+from doppel.masks.xseg_net import XSegNet
+from doppel.masks.xseg_options import XSegConfig
 
 CONFIG_FILE = "xseg.json"
 WEIGHTS_FILE = "xseg.safetensors"

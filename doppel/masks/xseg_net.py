@@ -6,25 +6,11 @@ Input N,3,H,W BGR float in [0, 1]; output N,1,H,W logits (sigmoid gives the mask
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from doppel.core.options import check_options, option
-
-
-@dataclass(frozen=True)
-class XSegConfig:
-    """Architecture of one XSeg model; fixed once the model is created."""
-
-    resolution: int = option(64, "Input size in pixels (faces are resized to it)", min=32, max=512, fixed=True)
-    channels: int = option(16, "Channels of the first level (doubled at each level down)", min=4, max=128, fixed=True)
-    depth: int = option(3, "Number of down-sampling levels", min=2, max=6, fixed=True)
-
-    def __post_init__(self) -> None:
-        check_options(self)
+from doppel.masks.xseg_options import XSegConfig
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:

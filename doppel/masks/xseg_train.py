@@ -23,28 +23,14 @@ from doppel.core.device import autocast_dtype, pick_device
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_image
 from doppel.core.metadata import read_metadata
-from doppel.core.options import check_options, option
 from doppel.masks import xseg_io
 from doppel.masks.xseg_augment import augment
 from doppel.masks.xseg_labels import label_mask
-from doppel.masks.xseg_net import XSegConfig
+from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
 
 STATUS_FILE = "xseg_status.json"
 STOP_FILE = "xseg.STOP"
 MAX_BACKGROUNDS = 200
-
-
-@dataclass(frozen=True)
-class XSegTrainOptions:
-    iterations: int = option(2000, "Train until the model has seen this many batches in total (resume continues)", min=1)
-    batch_size: int = option(8, "Faces per batch", min=1, max=256)
-    lr: float = option(2e-3, "Adam learning rate", min=1e-6, max=1e-1)
-    device: str | None = option("auto", "auto, cpu, cuda, cuda:N, xpu or mps")
-    seed: int = option(0, "Random seed for sampling and augmentation")
-    save_every: float = option(120.0, "Seconds between saves", min=1.0)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,23 @@
 
     from doppel.models import create_model, load_model, save_model
     model = create_model("saehd", resolution=128, archi="liae-ud")
+
+The names below load on first use (PEP 562): importing the options modules, as the CLI does, stays free of torch.
 """
 
-from doppel.models.base import FaceSwapModel, ModelOutput
-from doppel.models.io import load_model, read_model_info, save_model
-from doppel.models.registry import available_models, create_model, get_entry, model_options, register_model, register_preset
+import importlib
 
-__all__ = [
-    "FaceSwapModel", "ModelOutput", "available_models", "create_model", "get_entry", "load_model",
-    "model_options", "read_model_info", "register_model", "register_preset", "save_model",
-]
+_EXPORTS = {
+    "FaceSwapModel": "doppel.models.base", "ModelOutput": "doppel.models.base",
+    "load_model": "doppel.models.io", "read_model_info": "doppel.models.io", "save_model": "doppel.models.io",
+    "available_models": "doppel.models.registry", "create_model": "doppel.models.registry",
+    "get_entry": "doppel.models.registry", "model_options": "doppel.models.registry",
+    "register_model": "doppel.models.registry", "register_preset": "doppel.models.registry",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'doppel.models' has no attribute {name!r}")

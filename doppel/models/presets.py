@@ -4,7 +4,7 @@ afterwards, so every option can still be changed. See docs/models.md for the tab
 
 from __future__ import annotations
 
-import doppel.models.saehd  # noqa: F401  (registers the base model)
+import doppel.models.saehd_options  # noqa: F401  (registers the base model)
 from doppel.models.registry import register_preset
 
 # The pre-SAE models trained with Adam, DSSIM + mask loss and a learned mask.

@@ -3,7 +3,7 @@ small dims, RMSprop with lr dropout as DFL trains it."""
 
 from __future__ import annotations
 
-import doppel.models.saehd  # noqa: F401  (registers the base model)
+import doppel.models.saehd_options  # noqa: F401  (registers the base model)
 from doppel.models.registry import register_preset
 
 register_preset(

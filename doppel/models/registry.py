@@ -1,9 +1,11 @@
 """The model registry: one entry per model or preset, one options dataclass each.
 
-A model is a builder `build(options) -> FaceSwapModel` registered with `@register_model(name, Options)`.
-A preset is a named set of defaults over a model (`register_preset`); its `locked` options cannot be
-changed (quick96 is always 96 px full face). `create_model(name, **options)` drops `None` values so
-that defaults stay in effect.
+A model is registered with `register_model(name, Options, build)`, where `build(options) -> FaceSwapModel`
+is a callable or its import path ("package.module:name"). The built-in models register from their options
+modules and name their builders by path, so listing models and their flags (every CLI start) does not
+import torch. A preset is a named set of defaults over a model (`register_preset`); its `locked` options
+cannot be changed (quick96 is always 96 px full face). `create_model(name, **options)` drops `None`
+values so that defaults stay in effect.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from typing import Any, Callable
 
 from doppel.core.errors import DoppelError
 
-BUILTIN_MODULES = ("doppel.models.saehd", "doppel.models.quick96", "doppel.models.presets", "doppel.models.amp")
+BUILTIN_MODULES = ("doppel.models.saehd_options", "doppel.models.quick96", "doppel.models.presets",
+                   "doppel.models.amp_options")
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
     options_type: type
-    build: Callable
+    build: Callable | str  # the builder, or its import path "module:name"
     help: str
     base: str | None = None  # the model a preset configures
     defaults: tuple = ()  # (name, value) pairs a preset sets
@@ -33,14 +36,16 @@ _REGISTRY: dict[str, ModelEntry] = {}
 _loaded = False
 
 
-def register_model(name: str, options_type: type, help: str = "") -> Callable:
-    """Decorator for `build(options) -> FaceSwapModel`."""
+def register_model(name: str, options_type: type, build: Callable | str, help: str = "") -> None:
+    """Register `build(options) -> FaceSwapModel` (or its path "module:name", imported on first use)."""
+    _REGISTRY[name] = ModelEntry(name, options_type, build, help or (getattr(build, "__doc__", None) or "").strip())
 
-    def wrap(build: Callable) -> Callable:
-        _REGISTRY[name] = ModelEntry(name, options_type, build, help or (build.__doc__ or "").strip())
-        return build
 
-    return wrap
+def _builder(entry: ModelEntry) -> Callable:
+    if callable(entry.build):
+        return entry.build
+    module, _, attr = entry.build.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def register_preset(name: str, base: str, help: str, locked: tuple[str, ...] = (), **defaults: Any) -> None:
@@ -121,6 +126,6 @@ def create_model(name: str, **options: Any):
     """Build a fresh model (weights initialised) from a registered name and option overrides."""
     entry = get_entry(name)
     opts = make_options(name, **options)
-    model = entry.build(opts)
+    model = _builder(entry)(opts)
     model.name = entry.name
     return model

@@ -20,6 +20,14 @@ def test_user_error_is_one_line_naming_the_file(tmp_path):
     assert len(lines) == 1 and "missing.mp4" in lines[0]
 
 
+def test_building_the_cli_loads_no_torch():
+    # Every command, --help included, starts in well under a second; torch alone takes ~2 s to import.
+    code = "import sys, doppel.cli; print(sorted(m for m in ('torch', 'mediapipe') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
 def test_workspace_init_makes_dfl_layout(tmp_path):
     r = _doppel("workspace", "init", str(tmp_path / "ws"))
     assert r.returncode == 0, r.stderr
