@@ -38,7 +38,8 @@ _loaded = False
 
 def register_model(name: str, options_type: type, build: Callable | str, help: str = "") -> None:
     """Register `build(options) -> FaceSwapModel` (or its path "module:name", imported on first use)."""
-    _REGISTRY[name] = ModelEntry(name, options_type, build, help or (getattr(build, "__doc__", None) or "").strip())
+    doc = (build.__doc__ or "") if callable(build) else ""
+    _REGISTRY[name] = ModelEntry(name, options_type, build, help or doc.strip())
 
 
 def _builder(entry: ModelEntry) -> Callable:

@@ -24,6 +24,17 @@ def test_registry_lists_models_and_presets():
         assert n in names
 
 
+def test_a_model_registered_by_import_path_builds_on_first_use(monkeypatch):
+    from doppel.models import registry
+    from doppel.models.saehd_options import SAEHDOptions
+
+    monkeypatch.setitem(registry._REGISTRY, "plugin", None)  # removed again after the test
+    registry.register_model("plugin", SAEHDOptions, "doppel.models.saehd:SAEHD")
+    assert registry.get_entry("plugin").help == ""  # a path has no docstring to borrow
+    model = create_model("plugin", **REDUCED)
+    assert type(model).__name__ == "SAEHD" and model.name == "plugin"
+
+
 @pytest.mark.parametrize("name", ["h64", "h128", "df", "liaef128", "sae", "quick96", "amp"])
 def test_preset_trains_on_real_faces(name, real_faces):
     torch.manual_seed(0)
