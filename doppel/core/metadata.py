@@ -12,13 +12,15 @@ from __future__ import annotations
 import base64
 import json
 import struct
-import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from doppel.core import schema
+from doppel.core.containers import (ITXT, ContainerError, JpegSegment, PngChunk, is_jpeg, is_png, itxt_chunk, itxt_text,
+                                    jpeg_segment, jpeg_segments, png_chunks)
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.facetype import FaceType
 
@@ -26,8 +28,8 @@ SCHEMA_VERSION = 2  # 2: the mesh is packed float32 (base64) instead of a list o
 _MAGIC = b"doppel\x00"
 _APP15 = 0xEF
 _MAX_SEGMENT_PAYLOAD = 65533 - len(_MAGIC) - 4  # 2-byte length field, 4-byte chunk header
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_KEYWORD = b"doppel"
+MAX_FACE_SIZE = 16384
 
 
 @dataclass
@@ -91,26 +93,45 @@ class FaceMeta:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FaceMeta":
-        d = _migrate(dict(d))
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in d.items() if k in known}
-        kwargs["face_type"] = FaceType.parse(d["face_type"])
-        kwargs["source"] = SourceInfo(**d.get("source", {}))
-        kwargs["pose"] = Pose(**d.get("pose", {}))
-        kwargs["landmarks"] = np.asarray(d["landmarks"], np.float32).reshape(-1, 2)
-        kwargs["source_landmarks"] = np.asarray(d["source_landmarks"], np.float32).reshape(-1, 2)
-        kwargs["face_to_source"] = np.asarray(d["face_to_source"], np.float64).reshape(2, 3)
-        if d.get("mesh") is not None:
-            kwargs["mesh"] = _unpack(d["mesh"])
-        return cls(**kwargs)
+    def from_dict(cls, d: Any) -> "FaceMeta":
+        """Check every field of a record (type, shape, range) and build the metadata; SchemaError
+        names the first bad field. This is the one place face metadata from a file is trusted."""
+        d = _migrate(dict(schema.obj(d, "face metadata")))
+        f = schema.field
+        source = schema.obj(d.get("source", {}), "source")
+        pose = schema.obj(d.get("pose", {}), "pose")
+        return cls(
+            face_type=_face_type(f(d, "face_type", schema.text)),
+            size=f(d, "size", schema.integer, 1, MAX_FACE_SIZE, default=512),
+            source=SourceInfo(
+                filename=f(source, "filename", schema.text, default="", prefix="source."),
+                frame_index=f(source, "frame_index", schema.integer, 0, default=0, prefix="source."),
+                timestamp=f(source, "timestamp", schema.number, default=None, prefix="source."),
+                width=f(source, "width", schema.integer, 0, default=0, prefix="source."),
+                height=f(source, "height", schema.integer, 0, default=0, prefix="source."),
+            ),
+            face_index=f(d, "face_index", schema.integer, 0, default=0),
+            source_rect=f(d, "source_rect", schema.array, (4,), default=np.zeros(4)).tolist(),
+            landmarks=f(d, "landmarks", schema.array, (68, 2)).astype(np.float32),
+            source_landmarks=f(d, "source_landmarks", schema.array, (68, 2)).astype(np.float32),
+            face_to_source=schema.invertible(f(d, "face_to_source", schema.array, (2, 3)), "face_to_source"),
+            pose=Pose(**{k: f(pose, k, schema.number, default=0.0, prefix="pose.") for k in ("yaw", "pitch", "roll")}),
+            detector=f(d, "detector", schema.text, default=""),
+            score=f(d, "score", schema.number, default=0.0),
+            mesh=f(d, "mesh", _unpack, default=None),
+            embedding=_optional_list(f(d, "embedding", schema.array, (None,), default=None)),
+            xseg_polygons=f(d, "xseg_polygons", _polygons, default=None),
+            xseg_mask=f(d, "xseg_mask", schema.text, 1 << 26, default=None),
+            original_name=f(d, "original_name", schema.text, default=None),
+            extra=dict(f(d, "extra", schema.obj, default={})),
+        )
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_json(cls, data: bytes | str) -> "FaceMeta":
-        return cls.from_dict(json.loads(data))
+        return cls.from_dict(schema.parse_json(data, "face metadata"))
 
 
 def _round(a: np.ndarray | None, digits: int = 2) -> list:
@@ -124,16 +145,48 @@ def _pack(a: np.ndarray) -> dict:
     return {"encoding": "base64-float32le", "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
-def _unpack(value) -> np.ndarray:
+def _unpack(value: Any, name: str) -> np.ndarray:
+    """A mesh: packed float32 (schema 2) or nested lists (schema 1), N x 3 finite numbers."""
     if isinstance(value, dict):
-        if value.get("encoding") != "base64-float32le":
-            raise ValueError(f"unknown array encoding {value.get('encoding')!r}")
-        return np.frombuffer(base64.b64decode(value["data"]), "<f4").reshape(value["shape"]).astype(np.float32)
-    return np.asarray(value, np.float32)  # schema 1: nested lists
+        encoding = schema.field(value, "encoding", schema.choice, ("base64-float32le",), prefix=name + ".")
+        shape = schema.field(value, "shape", schema.array, (2,), prefix=name + ".")
+        data = schema.field(value, "data", schema.text, 1 << 24, prefix=name + ".")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise schema.SchemaError(f"{name}.data: not base64 ({encoding})") from None
+        rows, cols = (int(v) for v in shape)
+        if cols != 3 or rows < 0 or rows * cols * 4 != len(raw):
+            raise schema.SchemaError(f"{name}: shape {rows}x{cols} does not match {len(raw)} bytes of N x 3 float32")
+        value = np.frombuffer(raw, "<f4").reshape(rows, cols)
+    return schema.array(value, name, (None, 3)).astype(np.float32)
+
+
+def _face_type(name: str) -> FaceType:
+    try:
+        return FaceType.parse(name)
+    except DoppelError as e:
+        raise schema.SchemaError(f"face_type: {e.message}") from None
+
+
+def _polygons(value: Any, name: str) -> list[dict]:
+    polygons = []
+    for i, item in enumerate(schema.items(value, name, max_len=10_000)):
+        item = schema.obj(item, f"{name}[{i}]")
+        polygons.append({
+            **item,
+            "kind": schema.field(item, "kind", schema.choice, ("include", "exclude"), prefix=f"{name}[{i}]."),
+            "points": schema.field(item, "points", schema.array, (None, 2), prefix=f"{name}[{i}].").tolist(),
+        })
+    return polygons
+
+
+def _optional_list(a: np.ndarray | None) -> list[float] | None:
+    return None if a is None else a.tolist()
 
 
 def _migrate(d: dict) -> dict:
-    version = d.get("schema", 1)
+    version = schema.field(d, "schema", schema.integer, 1, default=1)
     if version > SCHEMA_VERSION:
         raise DoppelError(
             f"face metadata schema {version} is newer than this doppel understands ({SCHEMA_VERSION})",
@@ -147,29 +200,17 @@ def _migrate(d: dict) -> dict:
 # ---- JPEG ---------------------------------------------------------------------------------
 
 
-def _jpeg_segments(data: bytes):
-    """Yield (marker, start, end) for each segment before the scan data."""
-    if data[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG")
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            raise ValueError("corrupt JPEG marker")
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: metadata segments end here
-            return
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        yield marker, pos, pos + 2 + length
-        pos += 2 + length
+def _is_ours(segment: JpegSegment) -> bool:
+    return segment.marker == _APP15 and segment.body.startswith(_MAGIC)
 
 
 def _jpeg_strip(data: bytes) -> bytes:
     out = bytearray(data[:2])
     last = 2
-    for marker, start, end in _jpeg_segments(data):
-        if marker == _APP15 and data[start + 4 : start + 4 + len(_MAGIC)] == _MAGIC:
-            out += data[last:start]
-            last = end
+    for segment in jpeg_segments(data):
+        if _is_ours(segment):
+            out += data[last : segment.start]
+            last = segment.end
     out += data[last:]
     return bytes(out)
 
@@ -177,76 +218,68 @@ def _jpeg_strip(data: bytes) -> bytes:
 def _jpeg_embed(data: bytes, payload: bytes) -> bytes:
     data = _jpeg_strip(data)
     chunks = [payload[i : i + _MAX_SEGMENT_PAYLOAD] for i in range(0, len(payload), _MAX_SEGMENT_PAYLOAD)]
-    segments = bytearray()
-    for i, chunk in enumerate(chunks):
-        body = _MAGIC + struct.pack(">HH", i, len(chunks)) + chunk
-        segments += b"\xff" + bytes([_APP15]) + struct.pack(">H", len(body) + 2) + body
+    if len(chunks) > 0xFFFF:
+        raise DoppelError("face metadata is too large for a JPEG file")
+    segments = b"".join(jpeg_segment(_APP15, _MAGIC + struct.pack(">HH", i, len(chunks)) + chunk) for i, chunk in enumerate(chunks))
     insert_at = 2
-    for marker, _start, end in _jpeg_segments(data):
-        if marker in (0xE0, 0xE1):  # keep JFIF/EXIF first, as viewers expect
-            insert_at = end
+    for segment in jpeg_segments(data):
+        if segment.marker in (0xE0, 0xE1):  # keep JFIF/EXIF first, as viewers expect
+            insert_at = segment.end
         else:
             break
-    return data[:insert_at] + bytes(segments) + data[insert_at:]
+    return data[:insert_at] + segments + data[insert_at:]
 
 
 def _jpeg_extract(data: bytes) -> bytes | None:
+    """The metadata payload, joined from its numbered APP15 chunks; every header is checked."""
     parts: dict[int, bytes] = {}
-    total = 0
-    for marker, start, end in _jpeg_segments(data):
-        body = data[start + 4 : end]
-        if marker == _APP15 and body[: len(_MAGIC)] == _MAGIC:
-            index, total = struct.unpack(">HH", body[len(_MAGIC) : len(_MAGIC) + 4])
-            parts[index] = body[len(_MAGIC) + 4 :]
-    if not parts:
+    total = None
+    header = len(_MAGIC) + 4
+    for segment in jpeg_segments(data):
+        if not _is_ours(segment):
+            continue
+        body = segment.body
+        if len(body) < header:
+            raise ContainerError("a face metadata segment is shorter than its header")
+        index, count = struct.unpack_from(">HH", body, len(_MAGIC))
+        if total is None:
+            total = count
+        if count != total or not index < count:
+            raise ContainerError(f"face metadata chunk header is damaged (chunk {index} of {count}, expected {total})")
+        if index in parts:
+            raise ContainerError(f"face metadata chunk {index} appears twice")
+        parts[index] = body[header:]
+    if total is None:
         return None
     if len(parts) != total:
-        raise ValueError("face metadata is split over segments and some are missing")
+        raise ContainerError(f"face metadata is split over {total} segments and {total - len(parts)} are missing")
     return b"".join(parts[i] for i in range(total))
 
 
 # ---- PNG ----------------------------------------------------------------------------------
 
 
-def _png_chunks(data: bytes):
-    if data[:8] != _PNG_SIGNATURE:
-        raise ValueError("not a PNG")
-    pos = 8
-    while pos + 8 <= len(data):
-        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-        end = pos + 12 + length
-        yield ctype, pos, end, data[pos + 8 : pos + 8 + length]
-        pos = end
-
-
-def _is_ours(ctype: bytes, body: bytes) -> bool:
-    return ctype == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00")
-
-
 def _png_strip(data: bytes) -> bytes:
-    out = bytearray(data[:8])
-    for ctype, start, end, body in _png_chunks(data):
-        if not _is_ours(ctype, body):
-            out += data[start:end]
-    return bytes(out)
+    return data[:8] + b"".join(data[c.start : c.end] for c in png_chunks(data) if not _png_is_ours(c))
+
+
+def _png_is_ours(chunk: PngChunk) -> bool:
+    return chunk.kind == ITXT and chunk.body.startswith(_PNG_KEYWORD + b"\x00")
 
 
 def _png_embed(data: bytes, payload: bytes) -> bytes:
     data = _png_strip(data)
-    # keyword \0 compression-flag compression-method language \0 translated-keyword \0 text
-    body = _PNG_KEYWORD + b"\x00\x00\x00\x00\x00" + payload
-    chunk = struct.pack(">I4s", len(body), b"iTXt") + body
-    chunk += struct.pack(">I", zlib.crc32(b"iTXt" + body) & 0xFFFFFFFF)
-    for ctype, _start, end, _body in _png_chunks(data):
-        if ctype == b"IHDR":
-            return data[:end] + chunk + data[end:]
-    raise ValueError("PNG without IHDR")
+    for chunk in png_chunks(data):
+        if chunk.kind == b"IHDR":
+            return data[: chunk.end] + itxt_chunk(_PNG_KEYWORD, payload) + data[chunk.end :]
+    raise ContainerError("PNG without IHDR")
 
 
 def _png_extract(data: bytes) -> bytes | None:
-    for ctype, _start, _end, body in _png_chunks(data):
-        if _is_ours(ctype, body):
-            return body[len(_PNG_KEYWORD) + 5 :]
+    for chunk in png_chunks(data):
+        text = itxt_text(chunk, _PNG_KEYWORD)
+        if text is not None:
+            return text
     return None
 
 
@@ -256,25 +289,26 @@ def _png_extract(data: bytes) -> bytes | None:
 def embed_metadata(image_bytes: bytes, meta: FaceMeta) -> bytes:
     """Return encoded image bytes (JPEG or PNG) with `meta` inside."""
     payload = meta.to_json()
-    if image_bytes[:2] == b"\xff\xd8":
+    if is_jpeg(image_bytes):
         return _jpeg_embed(image_bytes, payload)
-    if image_bytes[:8] == _PNG_SIGNATURE:
+    if is_png(image_bytes):
         return _png_embed(image_bytes, payload)
     raise DoppelError("face metadata can only be stored in JPEG or PNG images")
 
 
 def extract_metadata_bytes(image_bytes: bytes) -> bytes | None:
-    if image_bytes[:2] == b"\xff\xd8":
+    """The metadata payload of JPEG or PNG bytes, None if there is none; ContainerError if damaged."""
+    if is_jpeg(image_bytes):
         return _jpeg_extract(image_bytes)
-    if image_bytes[:8] == _PNG_SIGNATURE:
+    if is_png(image_bytes):
         return _png_extract(image_bytes)
     return None
 
 
 def strip_metadata(image_bytes: bytes) -> bytes:
-    if image_bytes[:2] == b"\xff\xd8":
+    if is_jpeg(image_bytes):
         return _jpeg_strip(image_bytes)
-    if image_bytes[:8] == _PNG_SIGNATURE:
+    if is_png(image_bytes):
         return _png_strip(image_bytes)
     return image_bytes
 
@@ -290,10 +324,11 @@ def read_metadata(path: str | Path) -> FaceMeta:
         data = path.read_bytes()
     except OSError as e:
         raise DoppelError(f"cannot read file ({e.strerror})", path) from e
+    hint = "Re-extract this face, restore it with 'doppel faceset meta restore', or move it out"
     try:
         raw = extract_metadata_bytes(data)
-    except ValueError as e:
-        raise DoppelError(f"damaged image ({e})", path, hint="Re-extract this face or move it out") from e
+    except ContainerError as e:
+        raise DoppelError(f"damaged image ({e.message})", path, hint=hint) from None
     if raw is None:
         raise NoMetadataError(
             "no doppel face metadata in this image",
@@ -302,8 +337,8 @@ def read_metadata(path: str | Path) -> FaceMeta:
         )
     try:
         return FaceMeta.from_json(raw)
-    except (ValueError, KeyError, TypeError) as e:
-        raise DoppelError(f"face metadata is damaged ({e})", path) from e
+    except DoppelError as e:
+        raise schema.damaged("face metadata", e, path, hint) from None
 
 
 def write_metadata(path: str | Path, meta: FaceMeta) -> None:

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from doppel.core import schema
+from doppel.core.containers import (ContainerError, JpegSegment, is_jpeg, is_png, jpeg_segment, jpeg_segments, png_chunk,
+                                    png_chunks)
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.metadata import FaceMeta, Pose, SourceInfo, embed_metadata
 from doppel.interop.safe_pickle import plain_dumps, safe_loads
 
 _APP15 = 0xEF
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_CHUNK = b"fcWp"
 
 # DFL face type names -> doppel. The *_no_align variants are the same crop without rotation.
@@ -48,85 +49,59 @@ DOPPEL_TO_DFL = {
 # ---- containers ---------------------------------------------------------------------------
 
 
-def _jpeg_segments(data: bytes):
-    """(marker, start, end) of each segment before the scan data."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:
-            return
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        yield marker, pos, pos + 2 + length
-        pos += 2 + length
-
-
-def _is_dfl_app15(data: bytes, start: int, end: int) -> bool:
-    return not data[start + 4 : end].startswith(b"doppel")  # doppel's own APP15 segments start with "doppel"
+def _is_dfl_segment(segment: JpegSegment) -> bool:
+    return segment.marker == _APP15 and not segment.body.startswith(b"doppel")  # doppel's own APP15 segments start with "doppel"
 
 
 def dfl_payload(data: bytes) -> bytes | None:
-    """The raw pickled metadata of a DFL JPEG or PNG face, or None."""
-    if data.startswith(b"\xff\xd8"):
-        for marker, start, end in _jpeg_segments(data):
-            if marker == _APP15 and _is_dfl_app15(data, start, end):
-                return data[start + 4 : end]
-        return None
-    if data.startswith(_PNG_SIG):
-        pos = len(_PNG_SIG)
-        while pos + 8 <= len(data):
-            length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-            if ctype == _PNG_CHUNK:
-                return data[pos + 8 : pos + 8 + length]
-            pos += 12 + length
+    """The raw pickled metadata of a DFL JPEG or PNG face, or None; ContainerError if the file is damaged."""
+    if is_jpeg(data):
+        return next((s.body for s in jpeg_segments(data) if _is_dfl_segment(s)), None)
+    if is_png(data):
+        return next((c.body for c in png_chunks(data) if c.kind == _PNG_CHUNK), None)
     return None
 
 
 def strip_dfl(data: bytes) -> bytes:
     """Image bytes without DFL's pickled metadata (everything else kept)."""
-    if data.startswith(b"\xff\xd8"):
-        out, pos = [], 0
-        for marker, start, end in _jpeg_segments(data):
-            if marker == _APP15 and _is_dfl_app15(data, start, end):
-                out.append(data[pos:start])
-                pos = end
-        out.append(data[pos:])
-        return b"".join(out)
-    if data.startswith(_PNG_SIG):
-        out, pos = [data[: len(_PNG_SIG)]], len(_PNG_SIG)
-        while pos + 8 <= len(data):
-            length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-            if ctype != _PNG_CHUNK:
-                out.append(data[pos : pos + 12 + length])
-            pos += 12 + length
-        return b"".join(out)
-    return data
+    if is_jpeg(data):
+        drop = [s for s in jpeg_segments(data) if _is_dfl_segment(s)]
+    elif is_png(data):
+        drop = [c for c in png_chunks(data) if c.kind == _PNG_CHUNK]
+    else:
+        return data
+    out, pos = [], 0
+    for part in drop:
+        out.append(data[pos : part.start])
+        pos = part.end
+    out.append(data[pos:])
+    return b"".join(out)
 
 
 def embed_dfl(data: bytes, payload: bytes) -> bytes:
-    """Put a pickled DFL dict into JPEG (APP15 after the other APPn segments) or PNG (fcWp) bytes."""
+    """Put a pickled DFL dict into JPEG (APP15 after the other APPn segments) or PNG (fcWp, before IEND) bytes."""
     data = strip_dfl(data)
-    if data.startswith(b"\xff\xd8"):
-        if len(payload) > 65533:
-            raise DoppelError("metadata too large for one JPEG segment")
+    if is_jpeg(data):
         insert = 2
-        for marker, start, end in _jpeg_segments(data):
-            if 0xE0 <= marker <= 0xEF:
-                insert = end
-        segment = b"\xff\xef" + struct.pack(">H", len(payload) + 2) + payload
-        return data[:insert] + segment + data[insert:]
-    if data.startswith(_PNG_SIG):
-        iend = data.rfind(b"IEND") - 4
-        chunk = struct.pack(">I4s", len(payload), _PNG_CHUNK) + payload
-        chunk += struct.pack(">I", zlib.crc32(_PNG_CHUNK + payload) & 0xFFFFFFFF)
-        return data[:iend] + chunk + data[iend:]
+        for segment in jpeg_segments(data):
+            if 0xE0 <= segment.marker <= 0xEF:
+                insert = segment.end
+        return data[:insert] + jpeg_segment(_APP15, payload) + data[insert:]
+    if is_png(data):
+        iend = next(c.start for c in png_chunks(data) if c.kind == b"IEND")
+        return data[:iend] + png_chunk(_PNG_CHUNK, payload) + data[iend:]
     raise DoppelError("only JPEG and PNG faces can carry DFL metadata")
 
 
 def read_dfl_dict(path: str | Path) -> dict:
     """The DFL metadata dict of one face file, loaded with the restricted unpickler."""
     path = Path(path)
-    data = path.read_bytes()
-    payload = dfl_payload(data)
+    try:
+        payload = dfl_payload(path.read_bytes())
+    except OSError as e:
+        raise DoppelError(f"cannot read file ({e.strerror or e})", path) from e
+    except ContainerError as e:
+        raise DoppelError(f"damaged image ({e.message})", path) from None
     if payload is None:
         raise DoppelError("no DeepFaceLab metadata in this image", path, hint="Is it an aligned DFL face?")
     try:
@@ -141,35 +116,43 @@ def read_dfl_dict(path: str | Path) -> dict:
 # ---- conversion ---------------------------------------------------------------------------
 
 
-def _array(d: dict, key: str, shape: tuple[int, ...], path: Path) -> np.ndarray:
-    try:
-        a = np.asarray(d[key], np.float64)
-        return a.reshape(shape)
-    except KeyError:
-        raise DoppelError(f"DFL metadata lacks '{key}'", path) from None
-    except (ValueError, TypeError) as e:
-        raise DoppelError(f"DFL metadata '{key}' has the wrong shape ({e})", path) from None
-
-
-def _polygons(seg) -> list[dict] | None:
+def _polygons(seg: Any, name: str) -> list[dict] | None:
     """DFL seg_ie_polys ({'polys': [{'type', 'pts'}]} or an old list of (type, pts)) -> doppel polygons."""
-    if not seg:
+    if seg is None or (isinstance(seg, (dict, list, tuple)) and not seg):
         return None
-    items = seg.get("polys", []) if isinstance(seg, dict) else seg
+    if isinstance(seg, dict):
+        entries = schema.items(seg.get("polys", []), f"{name}.polys", max_len=10_000)
+    else:
+        entries = schema.items(seg, name, max_len=10_000)
     polys = []
-    for item in items:
-        kind, pts = (item.get("type"), item.get("pts")) if isinstance(item, dict) else item
-        points = np.asarray(pts, np.float64).reshape(-1, 2)
+    for i, item in enumerate(entries):
+        where = f"{name}[{i}]"
+        if isinstance(item, dict):
+            kind, pts = schema.field(item, "type", schema.integer, prefix=where + "."), item.get("pts")
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            kind, pts = schema.integer(item[0], where + ".type"), item[1]
+        else:
+            raise schema.SchemaError(f"{where}: expected a polygon (type and points)")
+        if isinstance(pts, (list, tuple)) and not pts:
+            continue
+        points = schema.array(pts, where + ".pts", (None, 2), bound=_BOUND)
         if len(points):
-            polys.append({"kind": "include" if int(kind) == 1 else "exclude", "points": np.round(points, 2).tolist()})
+            polys.append({"kind": "include" if kind == 1 else "exclude", "points": np.round(points, 2).tolist()})
     return polys or None
 
 
-def _mask_png_b64(buf) -> str | None:
-    if buf is None:
-        return None
-    raw = np.asarray(buf, np.uint8).ravel() if isinstance(buf, np.ndarray) else np.frombuffer(bytes(buf), np.uint8)
-    mask = cv2.imdecode(raw, cv2.IMREAD_GRAYSCALE)
+def _mask_png_b64(buf: Any, name: str) -> str | None:
+    """DFL's xseg_mask (PNG or JPEG bytes, as an array or bytes) -> base64 PNG; None if it does not decode."""
+    if isinstance(buf, np.ndarray) and buf.dtype.kind in "biu":
+        raw = np.ascontiguousarray(buf, np.uint8).ravel()
+    elif isinstance(buf, (bytes, bytearray)):
+        raw = np.frombuffer(bytes(buf), np.uint8)
+    else:
+        raise schema.SchemaError(f"{name}: expected image bytes, got {type(buf).__name__}")
+    try:
+        mask = cv2.imdecode(raw, cv2.IMREAD_GRAYSCALE) if raw.size else None
+    except cv2.error:
+        mask = None
     if mask is None:
         return None
     ok, png = cv2.imencode(".png", mask)
@@ -186,30 +169,43 @@ def pose_from_2d(landmarks68: np.ndarray, width: int, height: int) -> Pose:
     img = landmarks68[POSE_POINTS].astype(np.float64)
     f = float(max(width, height, 1))
     cam = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], np.float64)
-    ok, rvec, _ = cv2.solvePnP(obj, img, cam, None, flags=cv2.SOLVEPNP_ITERATIVE)
-    return rotation_to_pose(cv2.Rodrigues(rvec)[0]) if ok else Pose()
+    try:
+        ok, rvec, _ = cv2.solvePnP(obj, img, cam, None, flags=cv2.SOLVEPNP_ITERATIVE)
+    except cv2.error:  # degenerate landmarks (all on a line): the pose stays unknown
+        return Pose()
+    return rotation_to_pose(cv2.Rodrigues(rvec)[0]) if ok and np.isfinite(rvec).all() else Pose()
 
 
-_FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+_FRAME_NUMBER = re.compile(r"(\d{1,9})(?!.*\d)")
+_BOUND = 1e6  # pixels: no frame is larger; bigger coordinates are damage
 
 
 def dfl_to_meta(d: dict, image_size: int, path: Path) -> FaceMeta:
-    name = str(d.get("face_type", "full_face"))
+    """doppel metadata from a DFL dict, every field checked first (one line naming the file otherwise)."""
+    try:
+        return _dfl_to_meta(d, image_size, path)
+    except DoppelError as e:
+        raise schema.damaged("DFL metadata", e, path, "The other faces are converted; re-extract this one in DFL") from None
+
+
+def _dfl_to_meta(d: dict, image_size: int, path: Path) -> FaceMeta:
+    f = schema.field
+    name = f(d, "face_type", schema.text, default="full_face")
     if name not in DFL_FACE_TYPES:
-        raise DoppelError(f"DFL face type '{name}' has no doppel equivalent", path)
-    landmarks = _array(d, "landmarks", (68, 2), path)
-    to_face = _array(d, "image_to_face_mat", (2, 3), path)
-    source_landmarks = _array(d, "source_landmarks", (68, 2), path) if d.get("source_landmarks") is not None else None
-    if source_landmarks is None:  # map the face landmarks back with the inverse transform
-        inv = np.linalg.inv(np.vstack([to_face, [0, 0, 1]]))[:2]
-        source_landmarks = landmarks @ inv[:, :2].T + inv[:, 2]
+        raise schema.SchemaError(f"face type '{name[:40]}' has no doppel equivalent")
+    landmarks = f(d, "landmarks", schema.array, (68, 2), bound=_BOUND)
+    to_face = schema.invertible(f(d, "image_to_face_mat", schema.array, (2, 3), bound=_BOUND), "image_to_face_mat")
     face_to_source = np.linalg.inv(np.vstack([to_face, [0.0, 0.0, 1.0]]))[:2]
-    source_name = str(d.get("source_filename") or "")
+    source_landmarks = f(d, "source_landmarks", schema.array, (68, 2), bound=_BOUND, default=None)
+    if source_landmarks is None:  # map the face landmarks back with the inverse transform
+        source_landmarks = landmarks @ face_to_source[:, :2].T + face_to_source[:, 2]
+    source_name = f(d, "source_filename", schema.text, default=None) or ""
     number = _FRAME_NUMBER.search(Path(source_name).stem)
-    rect = [float(v) for v in (d.get("source_rect") or [0, 0, 0, 0])][:4]
+    rect = f(d, "source_rect", schema.array, (4,), bound=_BOUND, default=None)
+    rect = [0.0] * 4 if rect is None else rect.tolist()
     xs, ys = source_landmarks[:, 0], source_landmarks[:, 1]
     width, height = int(max(rect[2], xs.max()) * 1.1) + 1, int(max(rect[3], ys.max()) * 1.1) + 1  # frame size unknown in DFL
-    extra = {"dfl": {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool))
+    extra = {"dfl": {k: v for k, v in d.items() if isinstance(k, str) and _plain_scalar(v)
                      and k not in ("face_type", "source_filename")}}
     return FaceMeta(
         face_type=DFL_FACE_TYPES[name],
@@ -221,11 +217,18 @@ def dfl_to_meta(d: dict, image_size: int, path: Path) -> FaceMeta:
         face_to_source=face_to_source,
         pose=pose_from_2d(source_landmarks, width, height),
         detector="deepfacelab",
-        xseg_polygons=_polygons(d.get("seg_ie_polys")),
-        xseg_mask=_mask_png_b64(d.get("xseg_mask")),
+        xseg_polygons=_polygons(d.get("seg_ie_polys"), "seg_ie_polys"),
+        xseg_mask=f(d, "xseg_mask", _mask_png_b64, default=None),
         original_name=path.name,
         extra=extra,
     )
+
+
+def _plain_scalar(v: Any) -> bool:
+    """A value JSON writes as it is (kept in `extra` so an export gives DFL its fields back)."""
+    if isinstance(v, float):
+        return np.isfinite(v)
+    return isinstance(v, (str, int, bool)) and (not isinstance(v, str) or len(v) < 4096)
 
 
 def meta_to_dfl(meta: FaceMeta) -> dict:
@@ -250,9 +253,12 @@ def meta_to_dfl(meta: FaceMeta) -> dict:
 
 def dfl_face_bytes(path: Path) -> tuple[bytes, FaceMeta]:
     """(image bytes with doppel metadata instead of DFL's, the metadata) for one DFL face file."""
-    data = path.read_bytes()
     d = read_dfl_dict(path)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
     if image is None:
         raise DoppelError("not a readable image", path)
     h, w = image.shape[:2]

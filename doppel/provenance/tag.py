@@ -6,11 +6,10 @@ The face metadata of aligned faces (doppel.core.metadata) uses JPEG APP15 and th
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 from doppel.core.atomic import write_bytes
+from doppel.core.containers import itxt_chunk, itxt_text, jpeg_segment, jpeg_segments, png_chunks
 from doppel.core.errors import DoppelError
 from doppel.provenance.info import MARKER, ProvenanceInfo, parse_record
 
@@ -33,57 +32,36 @@ def read_container_tag(metadata: dict[str, str]) -> dict | None:
     return None
 
 
-def _png_chunks(data: bytes):
-    pos = len(_PNG_SIG)
-    while pos + 8 <= len(data):
-        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-        yield pos, ctype, data[pos + 8 : pos + 8 + length], pos + 12 + length
-        pos += 12 + length
-
-
 def _png_tag(data: bytes, text: bytes) -> bytes:
     kept = [data[:len(_PNG_SIG)]]
-    for start, ctype, body, end in _png_chunks(data):
-        if ctype == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00"):
+    for chunk in png_chunks(data):
+        if chunk.kind == b"iTXt" and chunk.body.startswith(_PNG_KEYWORD + b"\x00"):
             continue  # replace an older tag
-        if ctype == b"IEND":
-            body_new = _PNG_KEYWORD + b"\x00\x00\x00\x00\x00" + text
-            chunk = struct.pack(">I4s", len(body_new), b"iTXt") + body_new
-            kept.append(chunk + struct.pack(">I", zlib.crc32(b"iTXt" + body_new) & 0xFFFFFFFF))
-        kept.append(data[start:end])
+        if chunk.kind == b"IEND":
+            kept.append(itxt_chunk(_PNG_KEYWORD, text))
+        kept.append(data[chunk.start : chunk.end])
     return b"".join(kept)
 
 
 def _png_read(data: bytes) -> bytes | None:
-    for _, ctype, body, _ in _png_chunks(data):
-        if ctype == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00"):
-            return body[len(_PNG_KEYWORD) + 5 :]
+    for chunk in png_chunks(data):
+        text = itxt_text(chunk, _PNG_KEYWORD)
+        if text is not None:
+            return text
     return None
-
-
-def _jpeg_segments(data: bytes):
-    """(marker, start, end, body) of each segment before the image data."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: compressed data follows
-            return
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        yield marker, pos, pos + 2 + length, data[pos + 4 : pos + 2 + length]
-        pos += 2 + length
 
 
 def _jpeg_tag(data: bytes, text: bytes) -> bytes:
     body = _PNG_KEYWORD + b" " + text
     if len(body) > 65533:
         raise DoppelError("provenance record too large for a JPEG comment")
-    segment = b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body
+    segment = jpeg_segment(_JPEG_COM, body)
     insert_at, drop = 2, []
-    for marker, start, end, seg_body in _jpeg_segments(data):
-        if marker == _JPEG_COM and seg_body.startswith(_PNG_KEYWORD + b" "):
-            drop.append((start, end))
-        elif 0xE0 <= marker <= 0xEF and insert_at == start:
-            insert_at = end  # keep APPn (JFIF/EXIF) first, as viewers expect
+    for seg in jpeg_segments(data):
+        if seg.marker == _JPEG_COM and seg.body.startswith(_PNG_KEYWORD + b" "):
+            drop.append((seg.start, seg.end))
+        elif 0xE0 <= seg.marker <= 0xEF and insert_at == seg.start:
+            insert_at = seg.end  # keep APPn (JFIF/EXIF) first, as viewers expect
     out, pos = [], 0
     for start, end in drop:
         out.append(data[pos:start])
@@ -95,9 +73,9 @@ def _jpeg_tag(data: bytes, text: bytes) -> bytes:
 
 
 def _jpeg_read(data: bytes) -> bytes | None:
-    for marker, _, _, body in _jpeg_segments(data):
-        if marker == _JPEG_COM and body.startswith(_PNG_KEYWORD + b" "):
-            return body[len(_PNG_KEYWORD) + 1 :]
+    for seg in jpeg_segments(data):
+        if seg.marker == _JPEG_COM and seg.body.startswith(_PNG_KEYWORD + b" "):
+            return seg.body[len(_PNG_KEYWORD) + 1 :]
     return None
 
 
