@@ -6,12 +6,14 @@ not silently missing. Stored as versioned JSON next to the aligned faces.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from doppel.core import schema
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
+from doppel.core.schema import read_json
 
 ALIGNMENTS_SCHEMA = 1
 
@@ -39,17 +41,48 @@ class Alignments:
 
     @classmethod
     def load(cls, path: str | Path) -> "Alignments":
+        """Read and check an index (every field's type and range); DoppelError naming the file otherwise."""
         path = Path(path)
+        hint = "Re-run 'doppel extract' on the destination"
+        d = read_json(path, "alignments index", hint="Run 'doppel extract' on the destination first")
         try:
-            d = json.loads(path.read_text())
-        except FileNotFoundError as e:
-            raise DoppelError("alignments index not found", path, hint="Run 'doppel extract' on the destination first") from e
-        except (OSError, ValueError) as e:
-            raise DoppelError(f"alignments index is unreadable ({e})", path, hint="Re-run 'doppel extract'") from e
-        if d.get("schema", 1) > ALIGNMENTS_SCHEMA:
-            raise DoppelError("alignments index is from a newer doppel", path, hint="Upgrade doppel")
-        frames = [FrameEntry(**f) for f in d.pop("frames", [])]
-        return cls(frames=frames, **d)
+            return cls.from_dict(d)
+        except DoppelError as e:
+            raise schema.damaged("alignments index", e, path, hint) from None
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "Alignments":
+        f = schema.field
+        d = schema.obj(d, "alignments")
+        if f(d, "schema", schema.integer, 1, default=1) > ALIGNMENTS_SCHEMA:
+            raise DoppelError("alignments index is from a newer doppel", hint="Upgrade doppel")
+        frames = []
+        for i, entry in enumerate(f(d, "frames", schema.items, default=[])):
+            where = f"frames[{i}]."
+            entry = schema.obj(entry, where[:-1])
+            faces = f(entry, "faces", schema.items, default=[], prefix=where)
+            frames.append(FrameEntry(
+                index=f(entry, "index", schema.integer, 0, prefix=where),
+                timestamp=f(entry, "timestamp", schema.number, default=None, prefix=where),
+                faces=[_face_name(name, f"{where}faces[{j}]") for j, name in enumerate(faces)],
+            ))
+        return cls(
+            source=f(d, "source", schema.text),
+            faces_dir=f(d, "faces_dir", schema.text),
+            frames=frames,
+            fps=f(d, "fps", schema.number, 0.0, default=None),
+            width=f(d, "width", schema.integer, 0, default=0),
+            height=f(d, "height", schema.integer, 0, default=0),
+            complete=f(d, "complete", schema.flag, default=False),
+        )
 
     def by_index(self) -> dict[int, FrameEntry]:
         return {f.index: f for f in self.frames}
+
+
+def _face_name(value: Any, name: str) -> str:
+    """A face file name inside faces_dir: plain, never a path that leads elsewhere."""
+    text = schema.text(value, name, max_len=4096)
+    if not text or text in (".", "..") or "/" in text or "\\" in text or "\x00" in text:
+        raise schema.SchemaError(f"{name}: {text[:60]!r} is not a plain file name")
+    return text

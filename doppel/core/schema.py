@@ -151,6 +151,14 @@ def number(value: Any, name: str, lo: float | None = None, hi: float | None = No
     return value
 
 
+def sha256(value: Any, name: str) -> str:
+    """A sha256 checksum as 64 lowercase hex digits."""
+    digest = text(value, name, 64)
+    if len(digest) != 64 or digest.strip("0123456789abcdef"):
+        raise SchemaError(f"{name}: not a sha256 checksum")
+    return digest
+
+
 def choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise SchemaError(f"{name}: expected one of {', '.join(choices)}, got {str(value)[:40]!r}")

@@ -10,13 +10,15 @@ from doppel.core.errors import DoppelError
 
 
 def _report(result, out: Path, src: Path, verb: str) -> None:
-    typer.echo(f"{verb} {result.converted} faces into {out}" + (f" ({result.kept} already there)" if result.kept else ""))
+    """One line per skipped file (stderr), a summary, and exit code 2 naming the first skipped file."""
     for name, reason in result.refused:
-        typer.echo(f"  refused {name}: {reason}", err=True)
+        typer.echo(f"skipped {src / name}: {reason}", err=True)
+    skipped = f", skipped {len(result.refused)}" if result.refused else ""
+    typer.echo(f"{verb} {result.converted} faces into {out}" + (f" ({result.kept} already there)" if result.kept else "") + skipped)
     if result.refused:
         name, reason = result.refused[0]
-        raise DoppelError(f"{len(result.refused)} file(s) refused, first: {reason}", src / name,
-                          hint="The other faces were converted; the refused files were left untouched")
+        raise DoppelError(f"{len(result.refused)} file(s) skipped, first: {reason}", src / name,
+                          hint="The other faces were converted; the skipped files were left untouched")
 
 
 def register(app: typer.Typer) -> None:

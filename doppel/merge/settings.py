@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
 from doppel.core.options import check_options, describe_options, option
+from doppel.core.schema import read_json
 
 MODES = ("original", "overlay", "hist-match", "seamless", "seamless-hist-match", "raw-rgb", "raw-predict")
 MASK_MODES = (
@@ -68,12 +68,7 @@ class MergeSettings:
     @classmethod
     def load(cls, path: str | Path) -> "MergeSettings":
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError as e:
-            raise DoppelError("merge config not found", path) from e
-        except (OSError, ValueError) as e:
-            raise DoppelError(f"merge config is not valid JSON ({e})", path, hint="Fix or delete the file") from e
+        data = read_json(path, "merge config", hint="Fix or delete the file")
         values = data.get("settings", data) if isinstance(data, dict) else None
         if not isinstance(values, dict):
             raise DoppelError("merge config must be a JSON object", path)

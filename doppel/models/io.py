@@ -5,16 +5,18 @@ points at half a file. Loading checks size and checksum and refuses anything els
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from doppel import __version__
+from doppel.core import schema
 from doppel.core.atomic import atomic_path, write_json
 from doppel.core.errors import DoppelError
+from doppel.core.schema import read_json
 
 FORMAT = "doppel-model"
 FORMAT_VERSION = 1
@@ -69,20 +71,43 @@ def save_model(model, folder: str | Path, extra: dict | None = None) -> Path:
 
 
 def read_model_info(folder: str | Path) -> dict:
-    """The parsed model.json, or DoppelError naming the file."""
+    """The checked model.json of a model folder (every field's type), or DoppelError naming the file.
+    The one place model.json is read."""
     path = Path(folder) / MODEL_JSON
     if not path.is_file():
         raise DoppelError("no model here (model.json missing)", path=Path(folder),
                           hint="Pass the folder a model was trained into")
+    hint = "Restore it from the model's backups/ folder"
+    info = read_json(path, "model.json", hint=hint)
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DoppelError(f"model.json is damaged ({e.__class__.__name__})", path=path,
-                          hint="Restore it from the model's backups/ folder") from e
-    if not isinstance(info, dict) or info.get("format") != FORMAT or "name" not in info or "options" not in info:
-        raise DoppelError("not a doppel model.json", path=path)
-    if int(info.get("format_version", 0)) > FORMAT_VERSION:
-        raise DoppelError("model made by a newer doppel", path=path, hint="Upgrade doppel")
+        return check_model_info(info)
+    except DoppelError as e:
+        raise schema.damaged("model.json", e, path, hint) from None
+
+
+def check_model_info(info: Any) -> dict:
+    """model.json's fields checked: format, name, options (an object; the model's options class checks
+    each value when the model is built), weights file, size and checksum."""
+    f = schema.field
+    info = schema.obj(info, "model.json")
+    if info.get("format") != FORMAT:
+        raise schema.SchemaError(f"format: not a doppel model.json (expected '{FORMAT}')")
+    if f(info, "format_version", schema.integer, 0, default=0) > FORMAT_VERSION:
+        raise DoppelError("model made by a newer doppel", hint="Upgrade doppel")
+    f(info, "name", schema.text, 256)
+    f(info, "options", schema.obj)
+    for key, value in info["options"].items():
+        if isinstance(value, (dict, list)):
+            raise schema.SchemaError(f"options.{key}: expected a plain value, got {'an object' if isinstance(value, dict) else 'a list'}")
+    f(info, "doppel_version", schema.text, 64, default=None)
+    f(info, "parameters", schema.integer, 0, default=None)
+    f(info, "extra", schema.obj, default=None)
+    weights = f(info, "weights", schema.obj, default={})
+    file = f(weights, "file", schema.text, 255, default=WEIGHTS, prefix="weights.")
+    if file != Path(file).name or file in ("", ".", ".."):
+        raise schema.SchemaError(f"weights.file: {file[:60]!r} is not a file name in the model folder")
+    f(weights, "bytes", schema.integer, 0, default=None, prefix="weights.")
+    f(weights, "sha256", schema.sha256, default=None, prefix="weights.")
     return info
 
 

@@ -16,13 +16,13 @@ validate (truncated, tampered) is refused with a DoppelError and nothing is load
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,8 +30,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from doppel import __version__
+from doppel.core import schema
 from doppel.core.atomic import atomic_path, write_json
 from doppel.core.errors import DoppelError
+from doppel.core.schema import read_json
 
 MODEL_JSON = "model.json"
 MODEL_WEIGHTS = "model.safetensors"
@@ -82,16 +84,10 @@ def has_checkpoint(folder: Path) -> bool:
 
 
 def read_model_json(folder: Path) -> dict:
-    path = Path(folder) / MODEL_JSON
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError as e:
-        raise DoppelError("no model here", path.parent, hint="Train one with 'doppel train'") from e
-    except (OSError, ValueError) as e:
-        raise DoppelError(f"model description is damaged ({e})", path, hint="Restore it from backups/ or last_good/") from e
-    if not isinstance(data, dict) or "name" not in data:
-        raise DoppelError("model description has no model name", path, hint="Restore it from backups/ or last_good/")
-    return data
+    """The checked model.json of a model folder (doppel.models.io reads and checks it)."""
+    from doppel.models.io import read_model_info
+
+    return read_model_info(folder)
 
 
 # ---- flattening state dicts into safetensors + JSON ------------------------------------------
@@ -116,7 +112,7 @@ def _unflatten_optimizer(name: str, meta: dict, tensors: dict) -> dict:
     by_name: dict[str, dict] = {}
     prefix = f"optim.{name}."
     for key, value in tensors.items():
-        if key.startswith(prefix):
+        if key.startswith(prefix) and "." in key[len(prefix) :]:
             pname, sub = key[len(prefix) :].rsplit(".", 1)
             by_name.setdefault(pname, {})[sub] = value
     for pname, values in meta["scalars"].items():
@@ -233,6 +229,64 @@ def save_checkpoint(
 # ---- loading ----------------------------------------------------------------------------------
 
 
+def check_state_json(meta: Any) -> dict:
+    """train_state.json's fields checked (types, ranges, the RNG states' shapes); the one place it is
+    trusted. Returns the record with defaults filled in."""
+    f = schema.field
+    meta = schema.obj(meta, "train_state.json")
+    if f(meta, "schema", schema.integer, 0, default=0) > STATE_SCHEMA:
+        raise DoppelError("training state is from a newer doppel", hint="Upgrade doppel")
+    out = dict(meta)
+    out["iteration"] = f(meta, "iteration", schema.integer, 0)
+    out["salt"] = f(meta, "salt", schema.integer, 0, 2**63 - 1, default=0)
+    out["elapsed_seconds"] = f(meta, "elapsed_seconds", schema.number, 0.0, default=0.0)
+    out["rollbacks"] = f(meta, "rollbacks", schema.integer, 0, default=0)
+    out["extra"] = dict(f(meta, "extra", schema.obj, default={}))
+    for key in ("model_sha256", "tensors_sha256"):
+        f(meta, key, schema.sha256)
+    out["optimizers"] = {}
+    for name, opt in f(meta, "optimizers", schema.obj, default={}).items():
+        where = f"optimizers.{name}."
+        opt = schema.obj(opt, where[:-1])
+        groups = f(opt, "param_groups", schema.items, prefix=where)
+        for i, group in enumerate(groups):
+            schema.obj(group, f"{where}param_groups[{i}]")
+        scalars = f(opt, "scalars", schema.obj, default={}, prefix=where)
+        for pname, values in scalars.items():
+            for key, value in schema.obj(values, f"{where}scalars.{pname}").items():
+                if value is not None and not isinstance(value, (int, float)):
+                    raise schema.SchemaError(f"{where}scalars.{pname}.{key}: expected a number, got {type(value).__name__}")
+        out["optimizers"][name] = {"param_groups": groups, "scalars": scalars}
+    out["modules"] = [schema.text(m, f"modules[{i}]", 256) for i, m in enumerate(f(meta, "modules", schema.items, default=[]))]
+    rng = f(meta, "rng", schema.obj)
+    numpy_state = f(rng, "numpy", schema.items, prefix="rng.")
+    if len(numpy_state) != 4:
+        raise schema.SchemaError("rng.numpy: expected [kind, position, has_gauss, gauss]")
+    schema.choice(numpy_state[0], "rng.numpy[0]", ("MT19937",))
+    numpy_state = [numpy_state[0], schema.integer(numpy_state[1], "rng.numpy[1]", 0, 624),
+                   schema.integer(numpy_state[2], "rng.numpy[2]", 0, 1), schema.number(numpy_state[3], "rng.numpy[3]")]
+    python_state = f(rng, "python", schema.items, prefix="rng.")
+    if len(python_state) != 3:
+        raise schema.SchemaError("rng.python: expected [version, state, gauss]")
+    internal = schema.array(python_state[1], "rng.python[1]", (625,), bound=2**32)
+    if (internal < 0).any() or (internal != np.floor(internal)).any() or internal[-1] > 624:
+        raise schema.SchemaError("rng.python[1]: not a Mersenne Twister state")
+    python_state = [schema.integer(python_state[0], "rng.python[0]", 3, 3), [int(v) for v in python_state[1]],
+                    None if python_state[2] is None else schema.number(python_state[2], "rng.python[2]")]
+    out["rng"] = {"numpy": numpy_state, "python": python_state}
+    return out
+
+
+def _rng_tensors_fit(rng: dict) -> bool:
+    """The saved torch and NumPy generator states have the types and sizes `restore_rng` sets."""
+    torch_state, numpy_keys = rng.get("torch"), rng.get("numpy")
+    cuda_ok = all(v.dtype == torch.uint8 and v.ndim == 1 for k, v in rng.items() if k.startswith("cuda."))
+    return (torch_state is not None and torch_state.dtype == torch.uint8
+            and torch_state.shape == torch.get_rng_state().shape
+            and numpy_keys is not None and tuple(numpy_keys.shape) == (624,) and not numpy_keys.is_floating_point()
+            and cuda_ok)
+
+
 def _read_state(folder: Path) -> Loaded:
     """Validate and read one checkpoint folder. Raises DoppelError before returning anything partial."""
     hint = "Restore the folder from backups/ (or last_good/), or start a new model folder"
@@ -240,13 +294,11 @@ def _read_state(folder: Path) -> Loaded:
     path = folder / STATE_JSON
     if not path.exists():
         raise DoppelError("model has no training state (not saved by 'doppel train')", path, hint=hint)
+    meta = read_json(path, "training state", hint=hint)
     try:
-        meta = json.loads(path.read_text("utf-8"))
-        iteration = int(meta["iteration"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DoppelError(f"training state is damaged ({e})", path, hint=hint) from e
-    if meta.get("schema", 0) > STATE_SCHEMA:
-        raise DoppelError("training state is from a newer doppel", path, hint="Upgrade doppel")
+        meta = check_state_json(meta)
+    except DoppelError as e:
+        raise schema.damaged("training state", e, path, hint) from None
     for name, key in ((MODEL_WEIGHTS, "model_sha256"), (STATE_TENSORS, "tensors_sha256")):
         file = folder / name
         if not file.exists():
@@ -257,24 +309,23 @@ def _read_state(folder: Path) -> Loaded:
         tensors = load_file(str(folder / STATE_TENSORS))
     except (SafetensorError, OSError, RuntimeError) as e:
         raise DoppelError(f"training state tensors are unreadable ({e})", folder / STATE_TENSORS, hint=hint) from e
-    try:
-        optimizers = {name: _unflatten_optimizer(name, m, tensors) for name, m in meta["optimizers"].items()}
-        modules: dict[str, dict] = {name: {} for name in meta.get("modules", [])}
-        for key, value in tensors.items():
-            if key.startswith("module."):
-                name, sub = key[len("module.") :].split(".", 1)
-                modules.setdefault(name, {})[sub] = value
-        rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
-        rng["numpy_meta"] = meta["rng"]["numpy"]
-        rng["python_meta"] = meta["rng"]["python"]
-    except (KeyError, ValueError, TypeError) as e:
-        raise DoppelError(f"training state is damaged ({e})", path, hint=hint) from e
+    optimizers = {name: _unflatten_optimizer(name, m, tensors) for name, m in meta["optimizers"].items()}
+    modules: dict[str, dict] = {name: {} for name in meta["modules"]}
+    for key, value in tensors.items():
+        if key.startswith("module.") and "." in key[len("module.") :]:
+            name, sub = key[len("module.") :].split(".", 1)
+            modules.setdefault(name, {})[sub] = value
+    rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
+    if not _rng_tensors_fit(rng):
+        raise DoppelError("training state tensors lack the random number states", folder / STATE_TENSORS, hint=hint)
+    rng["numpy_meta"] = meta["rng"]["numpy"]
+    rng["python_meta"] = meta["rng"]["python"]
     state = TrainState(
-        iteration=iteration,
-        salt=int(meta.get("salt", 0)),
-        elapsed_seconds=float(meta.get("elapsed_seconds", 0.0)),
-        rollbacks=int(meta.get("rollbacks", 0)),
-        extra=dict(meta.get("extra", {})),
+        iteration=meta["iteration"],
+        salt=meta["salt"],
+        elapsed_seconds=meta["elapsed_seconds"],
+        rollbacks=meta["rollbacks"],
+        extra=meta["extra"],
     )
     return Loaded(folder, model_json, state, optimizers, modules, rng)
 

@@ -9,6 +9,7 @@ type than the model's are re-cropped through their source landmarks.
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
-from doppel.core.images import list_images, read_face
+from doppel.core.images import AlignedFace, list_images, read_face
 from doppel.masks.landmarks import eyes_mouth_mask, face_hull_mask
 
 # How far the hull reaches above the brows (share of chin-to-brow), so whole-face masks cover the forehead.
@@ -75,10 +76,9 @@ def _recrop_matrix(meta, face_type: FaceType, resolution: int) -> np.ndarray:
 _ORDER = [FaceType.HALF, FaceType.MID_FULL, FaceType.FULL, FaceType.WHOLE_FACE, FaceType.HEAD]
 
 
-def load_face(path: Path, resolution: int, face_type: FaceType) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def load_face(face: AlignedFace, resolution: int, face_type: FaceType) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(image uint8 RxRx3, mask float RxR, eyes/mouth mask float RxR, yaw) for one aligned face."""
-    face = read_face(path)
-    meta = face.meta
+    path, meta = face.path, face.meta
     h, w = face.image.shape[:2]
     if meta.face_type == face_type:
         m = np.array([[resolution / w, 0, 0], [0, resolution / h, 0]], np.float64)
@@ -107,7 +107,8 @@ def load_face(path: Path, resolution: int, face_type: FaceType) -> tuple[np.ndar
 
 
 def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> Faceset:
-    """Read every aligned face of `folder` (skipping the trash) into memory."""
+    """Read every aligned face of `folder` (skipping the trash) into memory. A damaged face file (unreadable
+    image, missing or damaged metadata) is named on stderr and skipped, as DeepFaceLab does; the rest load."""
     folder = Path(folder)
     paths = list_images(folder)
     if not paths:
@@ -117,6 +118,8 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
     masks = np.empty((n, resolution, resolution), np.uint8)
     ems = np.empty((n, resolution, resolution), np.uint8)
     yaw = np.empty(n, np.float32)
+    names: list[str] = []
+    skipped: list[DoppelError] = []
     task = None
     if progress and n > 50:
         from rich.progress import Progress
@@ -125,17 +128,32 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
         bar.start()
         task = bar.add_task(f"loading {folder.name}", total=n)
     try:
-        for i, p in enumerate(paths):
-            image, mask, em, yaw[i] = load_face(p, resolution, face_type)
+        for p in paths:
+            if task is not None:
+                bar.advance(task)
+            try:
+                face = read_face(p)
+            except DoppelError as e:
+                skipped.append(e)
+                print(f"skipped {e.one_line()}", file=sys.stderr)
+                continue
+            i = len(names)
+            image, mask, em, yaw[i] = load_face(face, resolution, face_type)
             images[i] = image
             masks[i] = np.round(np.clip(mask, 0, 1) * 255)
             ems[i] = np.round(np.clip(em, 0, 1) * 255)
-            if task is not None:
-                bar.advance(task)
+            names.append(p.name)
     finally:
         if task is not None:
             bar.stop()
-    return Faceset(folder, [p.name for p in paths], images, masks, ems, yaw)
+    if not names:
+        raise DoppelError(f"none of the {n} face files can be read (first: {skipped[0].one_line()})", folder,
+                          hint="Extract faces into it with 'doppel extract'")
+    if skipped:
+        print(f"{folder}: skipped {len(skipped)} of {n} face files (named above); training on the other {len(names)}",
+              file=sys.stderr)
+    k = len(names)
+    return Faceset(folder, names, images[:k], masks[:k], ems[:k], yaw[:k])
 
 
 def split_holdout(faces: Faceset, share: float, seed: int, min_count: int = 2) -> tuple[Faceset, Faceset | None]:
