@@ -6,12 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DOPPEL_DATA", ROOT.parent / "shared" / "data"))
 CLIPS = DATA / "clips"
 SRC_CLIP = CLIPS / "src_woman_a.mp4"
 DST_CLIP = CLIPS / "dst_woman_b.mp4"
+
+# Fuzz tests: a quick, repeatable profile for CI (the default) and a long random one for local runs:
+#   HYPOTHESIS_PROFILE=long pytest tests -k fuzz
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("long", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Tests run on CPU with few threads so that the suite behaves the same on a 2-core CI machine.
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

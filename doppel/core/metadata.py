@@ -288,7 +288,11 @@ def _png_extract(data: bytes) -> bytes | None:
 
 def embed_metadata(image_bytes: bytes, meta: FaceMeta) -> bytes:
     """Return encoded image bytes (JPEG or PNG) with `meta` inside."""
-    payload = meta.to_json()
+    return embed_metadata_bytes(image_bytes, meta.to_json())
+
+
+def embed_metadata_bytes(image_bytes: bytes, payload: bytes) -> bytes:
+    """Image bytes with a raw metadata payload inside (the counterpart of `extract_metadata_bytes`)."""
     if is_jpeg(image_bytes):
         return _jpeg_embed(image_bytes, payload)
     if is_png(image_bytes):

@@ -1,0 +1,117 @@
+"""Helpers for the hostile-input tests: making faces and model folders, damaging them, and checking that
+doppel answers with one line naming the file (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from doppel.core.errors import DoppelError
+from doppel.core.facetype import FaceType
+from doppel.core.images import encode_image
+from doppel.core.metadata import FaceMeta, Pose, embed_metadata, embed_metadata_bytes, extract_metadata_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_MODEL = dict(resolution=64, ae_dims=32, e_dims=16, d_dims=16, d_mask_dims=16, batch_size=2)
+
+
+def doppel(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the doppel command of this tree in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "doppel.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, name: str) -> str:
+    """A refused command: exit code != 0, no traceback, one line on stderr naming the file."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    return lines[0]
+
+
+def refused_or_ok(fn: Callable[[], Any], name: str | None = None) -> Any:
+    """fn() or None when it raised a one-line DoppelError (naming `name` if given); anything else fails."""
+    try:
+        return fn()
+    except DoppelError as e:
+        line = e.one_line()
+        assert "\n" not in line and line.strip(), repr(line)
+        if name is not None:
+            assert name in line, line
+        return None
+
+
+def face_meta(size: int = 64, seed: int = 0) -> FaceMeta:
+    """Plausible metadata: landmarks spread over the middle of the face, an invertible transform."""
+    rng = np.random.default_rng(seed)
+    landmarks = rng.uniform(size * 0.2, size * 0.8, (68, 2)).astype(np.float32)
+    to_source = np.array([[2.0, 0.0, 100.0], [0.0, 2.0, 50.0]])
+    return FaceMeta(
+        face_type=FaceType.WHOLE_FACE, size=size, landmarks=landmarks,
+        source_landmarks=(landmarks @ to_source[:, :2].T + to_source[:, 2]).astype(np.float32),
+        face_to_source=to_source, pose=Pose(5.0, -2.0, 1.0), detector="test", score=0.9,
+        mesh=rng.uniform(0, 300, (478, 3)).astype(np.float32),
+    )
+
+
+def face_bytes(ext: str = ".jpg", size: int = 64, seed: int = 0, meta: FaceMeta | None = None) -> bytes:
+    image = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
+    return embed_metadata(encode_image(image, ext), meta or face_meta(size, seed))
+
+
+def write_faces(folder: Path, count: int, ext: str = ".jpg", size: int = 64) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"{i:05d}_0{ext}"
+        path.write_bytes(face_bytes(ext, size, seed=i))
+        paths.append(path)
+    return paths
+
+
+def with_record(data: bytes, change: Callable[[dict], Any]) -> bytes:
+    """Face bytes whose metadata JSON was edited by `change` (the record as parsed, changed in place)."""
+    record = json.loads(extract_metadata_bytes(data))
+    change(record)
+    return embed_metadata_bytes(data, json.dumps(record).encode())
+
+
+def with_payload(data: bytes, payload: bytes) -> bytes:
+    return embed_metadata_bytes(data, payload)
+
+
+def app15_segments(data: bytes) -> list[int]:
+    """Offsets of doppel's APP15 metadata segments in JPEG bytes."""
+    from doppel.core.containers import jpeg_segments
+
+    return [s.start for s in jpeg_segments(data) if s.marker == 0xEF and s.body.startswith(b"doppel\0")]
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def tiny_checkpoint(folder: Path, iteration: int = 3) -> Path:
+    """A real model folder (model.json, weights, training state) of a tiny SAEHD model, not trained."""
+    import torch
+
+    from doppel.models.registry import create_model
+    from doppel.train.checkpoint import TrainState, save_checkpoint
+
+    torch.manual_seed(0)
+    model = create_model("saehd", **TINY_MODEL)
+    names = [n for n, _ in model.named_parameters()]
+    opt = torch.optim.Adam(model.parameters())
+    save_checkpoint(folder, model, TrainState(iteration=iteration), {"model": (opt, names)})
+    return folder
