@@ -50,3 +50,11 @@ def src_faces(data_dir, tmp_path_factory) -> Path:
 def dst_faces(data_dir, tmp_path_factory) -> Path:
     """About 40 aligned whole-face 128 px faces of the default destination clip (with alignments.json)."""
     return _extract_faceset(DST_CLIP, tmp_path_factory.mktemp("dst_faces"), 40, 128)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A real, untrained model folder of a tiny SAEHD (model.json, weights, training state); copy it before changing it."""
+    from hostile_helpers import tiny_checkpoint
+
+    return tiny_checkpoint(tmp_path_factory.mktemp("tiny_model") / "model")
