@@ -53,7 +53,7 @@ def dst_faces(data_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
+def untrained_model_dir(tmp_path_factory) -> Path:
     """A real, untrained model folder of a tiny SAEHD (model.json, weights, training state); copy it before changing it."""
     from hostile_helpers import tiny_checkpoint
 

@@ -59,9 +59,9 @@ TRAIN_STATE = {
 
 
 @pytest.fixture
-def model_dir(tiny_model, tmp_path):
+def model_dir(untrained_model_dir, tmp_path):
     dest = tmp_path / "model"
-    shutil.copytree(tiny_model, dest)
+    shutil.copytree(untrained_model_dir, dest)
     for name in ("src", "dst"):
         (tmp_path / name).mkdir()
     return dest
@@ -111,8 +111,8 @@ def test_export_refuses_model_json_that_is_not_an_object(model_dir, text, tmp_pa
     assert_one_line_error(doppel("export-dfm", model_dir, tmp_path / "out.dfm"), "model.json")
 
 
-def test_a_valid_checkpoint_still_loads_and_its_rng_restores(tiny_model):
-    loaded = read_checkpoint(tiny_model)
+def test_a_valid_checkpoint_still_loads_and_its_rng_restores(untrained_model_dir):
+    loaded = read_checkpoint(untrained_model_dir)
     assert loaded.state.iteration == 3 and "model" in loaded.optimizers
     saved = random.getstate(), np.random.get_state()
     try:
