@@ -1,0 +1,108 @@
+"""Malformed but harmless DeepFaceLab faces: `doppel import-dfl` names each one on a line of its own,
+skips it, converts the rest and says how many it skipped."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from doppel.core.errors import DoppelError
+from doppel.core.images import list_images, read_face
+from doppel.interop.dfl import dfl_face_bytes, embed_dfl, read_dfl_dict
+from doppel.interop.safe_pickle import plain_dumps
+from hostile_helpers import doppel
+
+
+def _singular(d):
+    d["image_to_face_mat"] = np.zeros((2, 3))
+
+
+def _nan_landmarks(d):
+    d["landmarks"] = np.full((68, 2), np.nan)
+
+
+def _landmarks_text(d):
+    d["landmarks"] = "68 points"
+
+
+def _too_few_landmarks(d):
+    d["landmarks"] = np.asarray(d["landmarks"])[:5]
+
+
+def _rect_text(d):
+    d["source_rect"] = "0 0 10 10"
+
+
+def _polygon_kind_text(d):
+    d["seg_ie_polys"] = {"polys": [{"type": "include", "pts": [[0, 0], [1, 0], [1, 1]]}]}
+
+
+def _polygons_wrong(d):
+    d["seg_ie_polys"] = [[1, 2, 3]]
+
+
+def _mask_is_number(d):
+    d["xseg_mask"] = 5
+
+
+def _face_type_list(d):
+    d["face_type"] = ["whole_face"]
+
+
+def _degenerate_landmarks(d):
+    d["landmarks"] = np.zeros((68, 2))
+    d["source_landmarks"] = np.zeros((68, 2))
+
+
+def _huge_numbers(d):
+    d["source_landmarks"] = np.full((68, 2), 1e300)
+
+
+MALFORMED = {f.__name__.lstrip("_"): f for f in (_singular, _nan_landmarks, _landmarks_text, _too_few_landmarks, _rect_text,
+                                                  _polygon_kind_text, _polygons_wrong, _mask_is_number, _face_type_list,
+                                                  _degenerate_landmarks, _huge_numbers)}
+
+
+def _damage(path, change):
+    d = read_dfl_dict(path)
+    change(d)
+    path.write_bytes(embed_dfl(path.read_bytes(), plain_dumps(d)))
+
+
+@pytest.fixture
+def dfl_src(data_dir, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(data_dir / "dfl_faceset_sample", src)
+    return src
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_dfl_face_is_one_line_naming_the_file(dfl_src, case):
+    path = list_images(dfl_src)[0]
+    _damage(path, MALFORMED[case])
+    try:
+        dfl_face_bytes(path)  # degenerate but finite landmarks convert; the pose is then unknown
+    except DoppelError as e:
+        assert path.name in e.one_line() and "\n" not in e.one_line()
+    else:
+        assert case in ("degenerate_landmarks",)
+
+
+def test_import_dfl_skips_bad_faces_and_converts_the_rest(dfl_src, tmp_path):
+    files = list_images(dfl_src)
+    bad = {files[0].name: _singular, files[2].name: _nan_landmarks, files[4].name: _landmarks_text}
+    for name, change in bad.items():
+        _damage(dfl_src / name, change)
+    out = tmp_path / "out"
+    r = doppel("import-dfl", dfl_src, out)
+    assert "Traceback" not in r.stderr + r.stdout, r.stderr
+    assert r.returncode == 2  # documented: the run finishes, then exits non-zero naming the first skipped file
+    skipped = [line for line in r.stderr.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == len(bad) and all(any(name in line for line in skipped) for name in bad)
+    assert f"imported {len(files) - len(bad)} faces into {out}, skipped {len(bad)}" in r.stdout
+    converted = sorted(p.name for p in list_images(out))
+    assert converted == sorted(p.name for p in files if p.name not in bad)
+    for name in converted:
+        assert read_face(out / name).meta.landmarks.shape == (68, 2)
