@@ -115,3 +115,58 @@ def tiny_checkpoint(folder: Path, iteration: int = 3) -> Path:
     opt = torch.optim.Adam(model.parameters())
     save_checkpoint(folder, model, TrainState(iteration=iteration), {"model": (opt, names)})
     return folder
+
+
+# ---- fuzzing --------------------------------------------------------------------------------------
+
+from hypothesis import strategies as st  # noqa: E402
+
+_SCALARS = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True)
+            | st.text(max_size=12) | st.sampled_from(["", "0", "NaN", "../x", "whole_face", "MT19937", "doppel-model"]))
+JSON_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+                           max_leaves=12)
+
+
+def mutate_json(data: st.DataObject, base: Any, values: st.SearchStrategy = JSON_VALUES) -> Any:
+    """`base` with one to three nodes replaced by random JSON values or deleted (structured corruption)."""
+    import copy
+
+    doc = copy.deepcopy(base)
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        parent, key, node = None, None, doc
+        while isinstance(node, (dict, list)) and node and data.draw(st.booleans(), label="deeper"):
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+            key = data.draw(st.sampled_from(keys), label="key")
+            parent, node = node, node[key]
+        if parent is None:
+            doc = data.draw(values, label="document")
+        elif data.draw(st.booleans(), label="delete"):
+            del parent[key]
+        else:
+            parent[key] = data.draw(values, label="value")
+    return doc
+
+
+def corrupt_bytes(data: st.DataObject, base: bytes, focus: tuple[int, int] | None = None) -> bytes:
+    """`base` with random byte-level damage: flipped bits, overwritten or inserted bytes, cut ranges,
+    truncation; positions mostly inside `focus` (where the structure under test lies)."""
+    out = bytearray(base)
+    lo, hi = focus or (0, len(base))
+    for _ in range(data.draw(st.integers(1, 4), label="damages")):
+        if not out:
+            break
+        n = len(out)
+        inside = data.draw(st.integers(min(lo, n - 1), max(min(hi, n) - 1, min(lo, n - 1))), label="near")
+        at = data.draw(st.one_of(st.just(inside), st.integers(0, n - 1)), label="at")
+        kind = data.draw(st.sampled_from(["flip", "set", "insert", "cut", "truncate"]), label="kind")
+        if kind == "flip":
+            out[at] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+        elif kind == "set":
+            out[at] = data.draw(st.sampled_from([0x00, 0xFF, 0x01, 0x7F, 0x80]), label="byte")
+        elif kind == "insert":
+            out[at:at] = data.draw(st.binary(min_size=1, max_size=8), label="inserted")
+        elif kind == "cut":
+            del out[at : at + data.draw(st.integers(1, 16), label="cut")]
+        else:
+            del out[at:]
+    return bytes(out)
