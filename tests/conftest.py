@@ -16,7 +16,7 @@ DST_CLIP = CLIPS / "dst_woman_b.mp4"
 
 # Fuzz tests: a quick, repeatable profile for CI (the default) and a long random one for local runs:
 #   HYPOTHESIS_PROFILE=long pytest tests -k fuzz
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
+settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("long", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

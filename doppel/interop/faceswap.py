@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import ast
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from doppel.core import schema
+from doppel.core.containers import ContainerError, is_png, itxt_text, png_chunks
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import list_images, read_image, write_face
@@ -29,32 +30,29 @@ from doppel.interop.dfl import pose_from_2d
 from doppel.media.progress import progress_bar
 from doppel.media.reader import is_video, read_frames
 
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _KEYWORD = b"faceswap"
 _MAX_HEADER = 16 * 1024 * 1024
 _VIDEO_FRAME = re.compile(r"_(\d{6})\.\w+$")
 
 
 def read_faceswap_header(data: bytes, path: Path | None = None) -> dict:
-    if not data.startswith(_PNG_SIG):
+    if not is_png(data):
         raise DoppelError("not a PNG (Faceswap faces are PNG files)", path)
-    pos = len(_PNG_SIG)
-    while pos + 8 <= len(data):
-        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if ctype == b"iTXt" and body.startswith(_KEYWORD + b"\x00"):
-            text = body[len(_KEYWORD) + 5 :]
-            if len(text) > _MAX_HEADER:
-                raise DoppelError("Faceswap header too large", path)
-            try:
-                value = ast.literal_eval(text.decode("utf-8"))
-            except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as e:
-                raise DoppelError(f"unreadable Faceswap header ({type(e).__name__})", path) from None
-            if not isinstance(value, dict) or "alignments" not in value or "source" not in value:
-                raise DoppelError("Faceswap header lacks 'alignments'/'source'", path)
-            return value
-        pos += 12 + length
-    raise DoppelError("no Faceswap header in this PNG", path, hint="Is it a face extracted by Faceswap 2.x?")
+    try:
+        text = next((t for t in (itxt_text(c, _KEYWORD) for c in png_chunks(data)) if t is not None), None)
+    except ContainerError as e:
+        raise DoppelError(f"damaged image ({e.message})", path) from None
+    if text is None:
+        raise DoppelError("no Faceswap header in this PNG", path, hint="Is it a face extracted by Faceswap 2.x?")
+    if len(text) > _MAX_HEADER:
+        raise DoppelError("Faceswap header too large", path)
+    try:
+        value = ast.literal_eval(text.decode("utf-8"))
+    except (ValueError, TypeError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as e:
+        raise DoppelError(f"unreadable Faceswap header ({type(e).__name__})", path) from None
+    if not isinstance(value, dict) or not isinstance(value.get("alignments"), dict) or not isinstance(value.get("source"), dict):
+        raise DoppelError("Faceswap header lacks 'alignments'/'source'", path)
+    return value
 
 
 @dataclass
@@ -70,15 +68,17 @@ class FaceswapFace:
 def parse_face(path: Path) -> FaceswapFace:
     header = read_faceswap_header(path.read_bytes(), path)
     al, src = header["alignments"], header["source"]
+    f = schema.field
     try:
-        landmarks = np.asarray(al["landmarks_xy"], np.float64).reshape(68, 2)
-        x, y, w, h = (float(al[k]) for k in ("x", "y", "w", "h"))
-    except (KeyError, ValueError, TypeError) as e:
-        raise DoppelError(f"Faceswap header has no usable 68-point landmarks ({e})", path) from None
-    name = str(src.get("source_filename", ""))
+        landmarks = f(al, "landmarks_xy", schema.array, (68, 2), bound=1e6, prefix="alignments.")
+        x, y, w, h = (f(al, k, schema.number, -1e6, 1e6, prefix="alignments.") for k in ("x", "y", "w", "h"))
+        name = f(src, "source_filename", schema.text, default="", prefix="source.")
+        face_index = f(src, "face_index", schema.integer, 0, 1000, default=0, prefix="source.")
+    except DoppelError as e:
+        raise schema.damaged("Faceswap header", e, path) from None
     match = _VIDEO_FRAME.search(name)
     frame_index = int(match.group(1)) - 1 if src.get("source_is_video") and match else None
-    return FaceswapFace(path, landmarks, [x, y, x + w, y + h], name, int(src.get("face_index", 0)), frame_index)
+    return FaceswapFace(path, landmarks, [x, y, x + w, y + h], name, face_index, frame_index)
 
 
 @dataclass

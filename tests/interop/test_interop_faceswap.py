@@ -12,7 +12,7 @@ from doppel.media.reader import read_frames
 from tests.conftest import DST_CLIP
 
 
-def _faceswap_png(image: np.ndarray, header: dict) -> bytes:
+def _faceswap_png(image: np.ndarray, header: dict | str) -> bytes:
     """A PNG with a Faceswap-style iTXt header (keyword 'faceswap', str(dict)), as Faceswap 2.x writes it."""
     png = cv2.imencode(".png", image)[1].tobytes()
     body = b"faceswap" + b"\0\0\0\0\0" + str(header).encode()
@@ -78,8 +78,7 @@ def test_import_faceswap_refuses_code_and_missing_frames(frames_and_landmarks, t
     src = tmp_path / "fs_faces"
     src.mkdir()
     marker = tmp_path / "pwned"
-    evil = _faceswap_png(np.zeros((8, 8, 3), np.uint8), {}).replace(
-        b"{}", f"__import__('os').system('touch {marker}')".encode())
+    evil = _faceswap_png(np.zeros((8, 8, 3), np.uint8), f"__import__('os').system('touch {marker}')")
     (src / "evil.png").write_bytes(evil)
     (src / "late.png").write_bytes(_faceswap_png(np.zeros((8, 8, 3), np.uint8), _header(landmarks, "dst_woman_b_009999.png")))
     result = import_faceswap(src, tmp_path / "out", DST_CLIP, size=128, progress=False)
@@ -88,3 +87,28 @@ def test_import_faceswap_refuses_code_and_missing_frames(frames_and_landmarks, t
     assert "unreadable Faceswap header" in reasons["evil.png"] and "not in" in reasons["late.png"]
     with pytest.raises(DoppelError, match="frames not found"):
         import_faceswap(src, tmp_path / "out", tmp_path / "missing.mp4", progress=False)
+
+
+def _plain_header(**changes):
+    landmarks = np.random.default_rng(0).uniform(100, 300, (68, 2))
+    header = _header(landmarks, "dst_woman_b_000011.png")
+    for key, value in changes.items():
+        outer, _, inner = key.partition(".")
+        if inner:
+            header[outer][inner] = value
+        else:
+            header[outer] = value
+    return header
+
+
+@pytest.mark.parametrize("changes", [{"source": [1, 2]}, {"alignments": "x"}, {"source.face_index": "first"},
+                                     {"alignments.landmarks_xy": [[1, 2]] * 12}, {"alignments.x": float("nan")},
+                                     {"source.source_filename": 5}])
+def test_faceswap_header_with_wrong_types_is_one_line_naming_the_file(tmp_path, changes):
+    from doppel.interop.faceswap import parse_face
+
+    path = tmp_path / "face.png"
+    path.write_bytes(_faceswap_png(np.zeros((8, 8, 3), np.uint8), _plain_header(**changes)))
+    with pytest.raises(DoppelError) as e:
+        parse_face(path)
+    assert "face.png" in e.value.one_line() and "\n" not in e.value.one_line()
