@@ -8,16 +8,17 @@ size gets its landmarks and matrices scaled with it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from doppel.core import schema
 from doppel.core.atomic import write_bytes, write_json
 from doppel.core.errors import DoppelError
 from doppel.core.metadata import FaceMeta, embed_metadata
+from doppel.core.schema import read_json
 from doppel.curate.faceset import scan_faceset
 
 STORE_NAME = "doppel_meta.json"
@@ -45,15 +46,16 @@ def save_meta(folder: str | Path) -> tuple[Path, int]:
 
 def _load_store(folder: Path) -> dict[str, dict]:
     path = folder / STORE_NAME
+    if not path.is_file():
+        raise DoppelError("no saved metadata here", path, hint="Run 'doppel faceset meta save' before editing")
+    data = read_json(path, "saved metadata")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as e:
-        raise DoppelError("no saved metadata here", path, hint="Run 'doppel faceset meta save' before editing") from e
-    except (OSError, ValueError) as e:
-        raise DoppelError(f"saved metadata is unreadable ({e})", path) from e
-    if data.get("schema", 1) > STORE_SCHEMA:
-        raise DoppelError("saved metadata is from a newer doppel", path, hint="Upgrade doppel")
-    return data["faces"]
+        data = schema.obj(data, STORE_NAME)
+        if schema.field(data, "schema", schema.integer, default=1) > STORE_SCHEMA:
+            raise DoppelError("saved metadata is from a newer doppel", hint="Upgrade doppel")
+        return schema.field(data, "faces", schema.obj)  # each record is checked when it is used
+    except DoppelError as e:
+        raise schema.damaged("saved metadata", e, path) from None
 
 
 def rescale(meta: FaceMeta, new_size: int) -> FaceMeta:
@@ -81,7 +83,11 @@ def restore_meta(folder: str | Path, overwrite: bool = False) -> MetaRestoreResu
         if record is None:
             unknown.append(face.name)
             continue
-        meta = FaceMeta.from_dict(record)
+        try:
+            meta = FaceMeta.from_dict(record)
+        except DoppelError as e:
+            problems.append((face.name, f"its saved metadata is damaged ({e.message})"))
+            continue
         data = face.path.read_bytes()
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
