@@ -52,6 +52,12 @@ def dst_faces(data_dir, tmp_path_factory) -> Path:
     return _extract_faceset(DST_CLIP, tmp_path_factory.mktemp("dst_faces"), 40, 128)
 
 
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory) -> Path:
+    """A folder for the files a fuzz test writes (each example overwrites the last)."""
+    return tmp_path_factory.mktemp("fuzz")
+
+
 @pytest.fixture(scope="session")
 def untrained_model_dir(tmp_path_factory) -> Path:
     """A real, untrained model folder of a tiny SAEHD (model.json, weights, training state); copy it before changing it."""

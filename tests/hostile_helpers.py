@@ -49,6 +49,31 @@ def refused_or_ok(fn: Callable[[], Any], name: str | None = None) -> Any:
         return None
 
 
+def assert_refused_naming(fn: Callable[[], Any], name: str) -> str:
+    """fn() must raise a one-line DoppelError naming `name`; returns the line."""
+    try:
+        fn()
+    except DoppelError as e:
+        line = e.one_line()
+        assert name in line and "\n" not in line, line
+        return line
+    raise AssertionError(f"accepted, expected a refusal naming {name}")
+
+
+def restore_rng_and_reset(rng: dict) -> None:
+    """Apply a loaded checkpoint's RNG states (they must be usable), then put the test's own back."""
+    import random
+
+    from doppel.train.checkpoint import restore_rng
+
+    saved = random.getstate(), np.random.get_state()
+    try:
+        restore_rng(rng)
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+
+
 def face_meta(size: int = 64, seed: int = 0) -> FaceMeta:
     """Plausible metadata: landmarks spread over the middle of the face, an invertible transform."""
     rng = np.random.default_rng(seed)

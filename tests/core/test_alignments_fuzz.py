@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,13 +14,9 @@ GOOD = {"source": "dst.mp4", "faces_dir": ".", "fps": 30.0, "width": 64, "height
         "frames": [{"index": i, "timestamp": i / 30, "faces": [f"{i:06d}_0.jpg"] * (i % 2)} for i in range(4)]}
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz_alignments") / "alignments.json"
-
-
-def _check(path):
-    index = refused_or_ok(lambda: Alignments.load(path), "alignments.json")
+def _write_and_load(path, content: bytes):
+    path.write_bytes(content)
+    index = refused_or_ok(lambda: Alignments.load(path), path.name)
     if index is not None:
         assert isinstance(index.source, str) and isinstance(index.faces_dir, str) and isinstance(index.complete, bool)
         for frame in index.frames:
@@ -31,12 +26,10 @@ def _check(path):
 
 
 @given(data=st.data())
-def test_fuzz_alignments_fields(path, data):
-    path.write_text(json.dumps(mutate_json(data, GOOD)))
-    _check(path)
+def test_fuzz_alignments_fields(fuzz_dir, data):
+    _write_and_load(fuzz_dir / "alignments.json", json.dumps(mutate_json(data, GOOD)).encode())
 
 
 @given(data=st.data())
-def test_fuzz_alignments_bytes(path, data):
-    path.write_bytes(corrupt_bytes(data, json.dumps(GOOD).encode()))
-    _check(path)
+def test_fuzz_alignments_bytes(fuzz_dir, data):
+    _write_and_load(fuzz_dir / "alignments.json", corrupt_bytes(data, json.dumps(GOOD).encode()))

@@ -9,7 +9,7 @@ import pytest
 from doppel.core.alignments import Alignments
 from doppel.core.errors import DoppelError
 from doppel.merge.settings import MergeSettings
-from hostile_helpers import assert_one_line_error, doppel, nested
+from hostile_helpers import assert_one_line_error, assert_refused_naming, doppel, nested
 
 GOOD_INDEX = {"source": "dst.mp4", "faces_dir": ".", "fps": 30.0, "width": 64, "height": 64, "complete": True, "schema": 1,
               "frames": [{"index": 0, "timestamp": 0.0, "faces": ["000000_0.jpg"]}, {"index": 1, "timestamp": None, "faces": []}]}
@@ -47,16 +47,6 @@ ALIGNMENTS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(ALIGNMENTS))
-def test_alignments_with_wrong_types_are_refused_naming_the_file(tmp_path, case):
-    path = tmp_path / "alignments.json"
-    path.write_text(json.dumps(ALIGNMENTS[case]))
-    with pytest.raises(DoppelError) as e:
-        Alignments.load(path)
-    line = e.value.one_line()
-    assert "alignments.json" in line and "\n" not in line, line
-
-
 def test_alignments_nested_past_the_stack_are_refused(tmp_path):
     path = tmp_path / "alignments.json"
     path.write_text('{"frames": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -83,14 +73,15 @@ SETTINGS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(SETTINGS))
-def test_merge_settings_with_wrong_types_are_refused_naming_the_file(tmp_path, case):
-    path = tmp_path / "out.merge.json"
-    path.write_text(json.dumps(SETTINGS[case]))
-    with pytest.raises(DoppelError) as e:
-        MergeSettings.load(path)
-    line = e.value.one_line()
-    assert "out.merge.json" in line and "\n" not in line, line
+FILES = {"alignments.json": (Alignments.load, ALIGNMENTS), "out.merge.json": (MergeSettings.load, SETTINGS)}
+
+
+@pytest.mark.parametrize("name, case", [(name, case) for name, (_, cases) in FILES.items() for case in sorted(cases)])
+def test_wrong_types_are_refused_naming_the_file(tmp_path, name, case):
+    load, cases = FILES[name]
+    path = tmp_path / name
+    path.write_text(json.dumps(cases[case]))
+    assert_refused_naming(lambda: load(path), name)
 
 
 def test_merge_refuses_settings_nested_past_the_stack(tmp_path):

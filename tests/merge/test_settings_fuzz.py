@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,24 +14,18 @@ GOOD = {"kind": "doppel-merge-settings", "version": 1, "settings": MergeSettings
 SETTING_VALUES = JSON_VALUES | st.sampled_from(["overlay", "rct", "box", "-5", "1e9", "true"])
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz_settings") / "out.merge.json"
-
-
-def _check(path):
-    settings = refused_or_ok(lambda: MergeSettings.load(path), "out.merge.json")
+def _write_and_load(path, content: bytes):
+    path.write_bytes(content)
+    settings = refused_or_ok(lambda: MergeSettings.load(path), path.name)
     if settings is not None:
         assert settings.validate() == settings
 
 
 @given(data=st.data())
-def test_fuzz_merge_settings_fields(path, data):
-    path.write_text(json.dumps(mutate_json(data, GOOD, SETTING_VALUES)))
-    _check(path)
+def test_fuzz_merge_settings_fields(fuzz_dir, data):
+    _write_and_load(fuzz_dir / "out.merge.json", json.dumps(mutate_json(data, GOOD, SETTING_VALUES)).encode())
 
 
 @given(data=st.data())
-def test_fuzz_merge_settings_bytes(path, data):
-    path.write_bytes(corrupt_bytes(data, json.dumps(GOOD).encode()))
-    _check(path)
+def test_fuzz_merge_settings_bytes(fuzz_dir, data):
+    _write_and_load(fuzz_dir / "out.merge.json", corrupt_bytes(data, json.dumps(GOOD).encode()))

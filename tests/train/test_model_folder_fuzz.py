@@ -4,18 +4,16 @@ from (its options build, its RNG states restore); anything else is one line nami
 from __future__ import annotations
 
 import json
-import random
 import shutil
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from doppel.core.errors import DoppelError
 from doppel.models.registry import make_options
-from doppel.train.checkpoint import read_checkpoint, restore_rng
-from hostile_helpers import corrupt_bytes, mutate_json, refused_or_ok
+from doppel.train.checkpoint import read_checkpoint
+from hostile_helpers import corrupt_bytes, mutate_json, refused_or_ok, restore_rng_and_reset
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +23,16 @@ def folder(untrained_model_dir, tmp_path_factory):
     return dest
 
 
-def _load(folder, name):
-    loaded = refused_or_ok(lambda: read_checkpoint(folder), name)
+def _load(folder):
+    """A refusal names a file of the folder (the JSON, or the weights its checksum no longer matches)."""
+    loaded = refused_or_ok(lambda: read_checkpoint(folder), str(folder))
     if loaded is None:
         return
     try:  # options of any type are checked when the model is built: a DoppelError, never a crash
         make_options(loaded.model_json["name"], **loaded.model_json["options"])
     except DoppelError:
         pass
-    saved = random.getstate(), np.random.get_state()
-    try:
-        restore_rng(loaded.rng)
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
+    restore_rng_and_reset(loaded.rng)
     assert isinstance(loaded.state.iteration, int) and isinstance(loaded.state.extra, dict)
 
 
@@ -48,7 +42,7 @@ def test_fuzz_checkpoint_json_fields(folder, name, data):
     original = (folder / name).read_bytes()
     try:
         (folder / name).write_text(json.dumps(mutate_json(data, json.loads(original))))
-        _load(folder, name)
+        _load(folder)
     finally:
         (folder / name).write_bytes(original)
 
@@ -59,6 +53,6 @@ def test_fuzz_checkpoint_json_bytes(folder, name, data):
     original = (folder / name).read_bytes()
     try:
         (folder / name).write_bytes(corrupt_bytes(data, original))
-        _load(folder, name)
+        _load(folder)
     finally:
         (folder / name).write_bytes(original)

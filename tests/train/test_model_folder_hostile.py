@@ -4,15 +4,12 @@ model.json alone) refuses with one line naming the file, never a traceback; noth
 from __future__ import annotations
 
 import json
-import random
 import shutil
 
-import numpy as np
 import pytest
 
-from doppel.core.errors import DoppelError
-from doppel.train.checkpoint import read_checkpoint, restore_rng
-from hostile_helpers import assert_one_line_error, doppel
+from doppel.train.checkpoint import read_checkpoint
+from hostile_helpers import assert_one_line_error, assert_refused_naming, doppel, restore_rng_and_reset
 
 
 def _edit(path, change):
@@ -78,10 +75,7 @@ def _files(folder):
 
 
 def _refused_naming(model_dir, name):
-    with pytest.raises(DoppelError) as e:
-        read_checkpoint(model_dir)
-    line = e.value.one_line()
-    assert name in line and "\n" not in line, line
+    assert_refused_naming(lambda: read_checkpoint(model_dir), name)
 
 
 @pytest.mark.parametrize("case", sorted(MODEL_JSON))
@@ -114,9 +108,4 @@ def test_export_refuses_model_json_that_is_not_an_object(model_dir, text, tmp_pa
 def test_a_valid_checkpoint_still_loads_and_its_rng_restores(untrained_model_dir):
     loaded = read_checkpoint(untrained_model_dir)
     assert loaded.state.iteration == 3 and "model" in loaded.optimizers
-    saved = random.getstate(), np.random.get_state()
-    try:
-        restore_rng(loaded.rng)
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
+    restore_rng_and_reset(loaded.rng)
