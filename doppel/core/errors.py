@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")  # what splitlines() breaks on, and control characters
 
 
 class DoppelError(Exception):
@@ -22,7 +25,8 @@ class DoppelError(Exception):
         parts = [f"{self.path}: {self.message}" if self.path is not None else self.message]
         if self.hint:
             parts.append(self.hint)
-        return " ".join(p.rstrip(".") + "." for p in parts)
+        # Messages quote file content and names; their line breaks and control characters are shown escaped.
+        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], " ".join(p.rstrip(".") + "." for p in parts))
 
 
 def _rebuild(cls: type, args: tuple, state: dict) -> DoppelError:
