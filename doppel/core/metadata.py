@@ -121,9 +121,9 @@ class FaceMeta:
             mesh=f(d, "mesh", _unpack, default=None),
             embedding=_optional_list(f(d, "embedding", schema.array, (None,), default=None)),
             xseg_polygons=f(d, "xseg_polygons", _polygons, default=None),
-            xseg_mask=f(d, "xseg_mask", schema.text, 1 << 26, default=None),
+            xseg_mask=f(d, "xseg_mask", _base64_text, default=None),
             original_name=f(d, "original_name", schema.text, default=None),
-            extra=dict(f(d, "extra", schema.obj, default={})),
+            extra=dict(f(d, "extra", _free_form, default={})),
         )
 
     def to_json(self) -> bytes:
@@ -131,7 +131,7 @@ class FaceMeta:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> "FaceMeta":
-        return cls.from_dict(schema.parse_json(data, "face metadata"))
+        return cls.from_dict(schema.parse_json(data, "face metadata", free_form=False))
 
 
 def _round(a: np.ndarray | None, digits: int = 2) -> list:
@@ -162,6 +162,20 @@ def _unpack(value: Any, name: str) -> np.ndarray:
     return schema.array(value, name, (None, 3)).astype(np.float32)
 
 
+def _free_form(value: Any, name: str) -> dict:
+    schema.check_depth(schema.obj(value, name), name)
+    return value
+
+
+def _base64_text(value: Any, name: str) -> str:
+    text = schema.text(value, name, 1 << 26)
+    try:
+        base64.b64decode(text, validate=True)
+    except ValueError:
+        raise schema.SchemaError(f"{name}: not base64") from None
+    return text
+
+
 def _face_type(name: str) -> FaceType:
     try:
         return FaceType.parse(name)
@@ -174,7 +188,6 @@ def _polygons(value: Any, name: str) -> list[dict]:
     for i, item in enumerate(schema.items(value, name, max_len=10_000)):
         item = schema.obj(item, f"{name}[{i}]")
         polygons.append({
-            **item,
             "kind": schema.field(item, "kind", schema.choice, ("include", "exclude"), prefix=f"{name}[{i}]."),
             "points": schema.field(item, "points", schema.array, (None, 2), prefix=f"{name}[{i}].").tolist(),
         })

@@ -46,30 +46,27 @@ def _fail(name: str, expected: str, value: Any) -> SchemaError:
 
 
 def check_depth(value: Any, name: str = "data", limit: int = MAX_DEPTH) -> None:
-    """Refuse containers nested deeper than `limit` (iteratively: deep input cannot exhaust the stack)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if depth >= limit:
+    """Refuse containers nested deeper than `limit`, level by level (deep input cannot exhaust the stack)."""
+    level, depth = [value], 0
+    while level:
+        level = [child for item in level if isinstance(item, (dict, list, tuple))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if level and depth >= limit:
             raise SchemaError(f"{name}: nested more than {limit} levels deep")
-        stack.extend((child, depth + 1) for child in children)
+        depth += 1
 
 
-def parse_json(data: bytes | str, name: str = "JSON") -> Any:
-    """Parse JSON text; any failure (syntax, encoding, nesting) is a SchemaError."""
+def parse_json(data: bytes | str, name: str = "JSON", free_form: bool = True) -> Any:
+    """Parse JSON text; any failure (syntax, encoding, nesting) is a SchemaError. free_form=False leaves
+    the nesting check to the caller, whose typed fields cannot nest (only its free-form ones need it)."""
     try:
         value = json.loads(data)
     except RecursionError:
         raise SchemaError(f"{name}: nested too deeply") from None
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError both are
         raise SchemaError(f"{name}: not valid JSON ({str(e).splitlines()[0][:120]})") from None
-    check_depth(value, name)
+    if free_form:
+        check_depth(value, name)
     return value
 
 
