@@ -160,3 +160,16 @@ def test_train_refuses_a_folder_of_only_damaged_faces(tmp_path):
     with pytest.raises(DoppelError, match="none of the 1 face files") as e:
         load_faceset(tmp_path, 64, FaceType.WHOLE_FACE, progress=False)
     assert "\n" not in e.value.one_line() and "a.jpg" in e.value.one_line()
+
+
+def test_train_command_names_a_damaged_face_and_trains_on_the_rest(tmp_path):
+    write_faces(tmp_path / "src", 4)
+    write_faces(tmp_path / "dst", 4)
+    (tmp_path / "src" / "bad.jpg").write_bytes(_flip_chunk_index(face_bytes(".jpg", seed=7)))
+    r = doppel("train", "--src", tmp_path / "src", "--dst", tmp_path / "dst", "--model", tmp_path / "model",
+               "--iterations", "1", "--workers", "0", "--threads", "1", "--no-progress", "--preview-every", "0",
+               "--resolution", "64", "--ae-dims", "32", "--e-dims", "16", "--d-dims", "16", "--d-mask-dims", "16",
+               "--batch-size", "2")
+    assert r.returncode == 0 and "Traceback" not in r.stderr + r.stdout, r.stderr
+    assert [line for line in r.stderr.splitlines() if "bad.jpg" in line][0].startswith("skipped ")
+    assert "skipped 1 of 5 face files" in r.stderr and (tmp_path / "model" / "model.json").is_file()
