@@ -265,7 +265,10 @@ def dfl_face_bytes(path: Path) -> tuple[bytes, FaceMeta]:
     if h != w:
         raise DoppelError(f"aligned faces are square; this one is {w}x{h}", path)
     meta = dfl_to_meta(d, w, path)
-    return embed_metadata(strip_dfl(data), meta), meta
+    try:
+        return embed_metadata(strip_dfl(data), meta), meta
+    except ContainerError as e:  # damage after the DFL segment, found while rewriting the file
+        raise DoppelError(f"damaged image ({e.message})", path) from None
 
 
 def export_bytes(data: bytes, meta: FaceMeta) -> bytes:

@@ -106,3 +106,16 @@ def test_import_dfl_skips_bad_faces_and_converts_the_rest(dfl_src, tmp_path):
     assert converted == sorted(p.name for p in files if p.name not in bad)
     for name in converted:
         assert read_face(out / name).meta.landmarks.shape == (68, 2)
+
+
+def test_damage_after_the_dfl_segment_is_one_line_naming_the_file(dfl_src):
+    """Found by fuzzing: the pickle reads, the file breaks further on (seen while rewriting it)."""
+    from doppel.core.containers import jpeg_segments
+
+    path = list_images(dfl_src)[0]
+    data = path.read_bytes()
+    after = next(s for s in jpeg_segments(data) if s.marker == 0xEF).end
+    path.write_bytes(data[:after] + b"\x00" + data[after:])  # a stray byte: libjpeg skips it, the walker does not
+    with pytest.raises(DoppelError) as e:
+        dfl_face_bytes(path)
+    assert path.name in e.value.one_line() and "damaged image" in e.value.one_line()
