@@ -14,7 +14,7 @@ from doppel.core.metadata import write_metadata
 from doppel.curate.faceset import scan_faceset
 from doppel.curate.methods import get_method
 from doppel.curate.rename import finish_pending_renames, rename_all
-from doppel.curate.trash import trash_with_reasons
+from doppel.core.trash import trash_with_reasons
 
 @dataclass(frozen=True)
 class SortResult:
