@@ -15,7 +15,6 @@ validate (truncated, tampered) is refused with a DoppelError and nothing is load
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -31,7 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from doppel import __version__
-from doppel.core.atomic import atomic_path, remove_leftovers, write_json
+from doppel.core.atomic import atomic_path, remove_leftovers, write_error, write_json
 from doppel.core.errors import DoppelError
 from doppel.core.images import TRASH_DIR
 from doppel.core.trash import trash_everything
@@ -226,10 +225,7 @@ def save_checkpoint(
     try:
         _write_checkpoint(folder, model, state, optimizers, modules)
     except OSError as e:  # a full disk or a read-only folder: the last good checkpoint stays loadable
-        what = "disk full" if e.errno == errno.ENOSPC else f"cannot write ({e.strerror or e})"
-        raise DoppelError(f"{what} while saving the checkpoint", folder,
-                          hint="Free some space (or make the folder writable) and run the same command again: "
-                               "it resumes from the last save") from e
+        raise write_error(e, folder, "the checkpoint (training resumes from the last save)") from e
 
 
 def _write_checkpoint(folder: Path, model, state: TrainState, optimizers, modules: dict) -> None:

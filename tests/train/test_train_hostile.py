@@ -66,7 +66,7 @@ def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(src
     monkeypatch.setattr(ckpt, "save_file", no_space)
     code, _, err = _train(monkeypatch, capsys, src_faces, dst_faces, model_copy, "--iterations", str(it + 1))
     line = _error_line(err)
-    assert code == 2 and "disk full while saving the checkpoint" in line and str(model_copy) in line
+    assert code == 2 and "disk full while writing the checkpoint" in line and str(model_copy) in line
     monkeypatch.undo()
     assert ckpt.read_checkpoint(model_copy).state.iteration == it  # still loads (from last_good/ if need be)
     assert not [p for p in model_copy.rglob(".*.part*")]
