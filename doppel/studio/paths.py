@@ -17,6 +17,8 @@ def inside(root: Path, rel: str | None) -> Path:
     """`root / rel`, resolved, guaranteed to lie inside `root` (which must already be resolved)."""
     if rel is None or rel == "":
         return root
+    if not isinstance(rel, str):
+        raise Forbidden("a path must be a name inside the workspace", str(rel)[:80])
     if "\x00" in rel or "\\" in rel:
         raise Forbidden("path refused", rel)
     pure = PurePosixPath(rel)
