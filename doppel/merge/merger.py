@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from doppel.core.alignments import Alignments
-from doppel.core.atomic import remove_leftovers, write_bytes, write_error
+from doppel.core.atomic import leftover_pattern, remove_leftovers, write_bytes, write_error
 from doppel.core.errors import DoppelError
 from doppel.core.images import encode_image
 from doppel.media.reader import Frame, is_video, read_frames
@@ -327,6 +327,7 @@ def merge(
             pipeline.close()
     result.seconds = time.perf_counter() - start
     result.config = config_path_for(out)
+    remove_leftovers(out.parent, leftover_pattern(result.config))
     try:
         settings.save(result.config)
     except OSError as e:

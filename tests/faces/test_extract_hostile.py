@@ -5,54 +5,33 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from doppel.core.alignments import Alignments
 from doppel.core.images import list_images
+from tests.cli_helpers import one_error_line, run_doppel
 
 FAST = ["--size", "64", "--every-n", "25", "--max-frames", "2"]
-
-
-def _run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from doppel.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["doppel", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err, err
-    return lines[0]
 
 
 def test_a_second_video_into_a_folder_of_another_videos_faces_is_refused(data_dir, tmp_path, monkeypatch, capsys):
     first, second = data_dir / "clips" / "src_woman_a.mp4", data_dir / "clips" / "dst_woman_b.mp4"
     out = tmp_path / "faces"
-    assert _run(monkeypatch, capsys, "extract", str(first), str(out), *FAST)[0] == 0
+    assert run_doppel(monkeypatch, capsys, "extract", str(first), str(out), *FAST)[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
-    code, _, err = _run(monkeypatch, capsys, "extract", str(second), str(out), *FAST)
-    line = _one_error_line(err)
+    code, _, err = run_doppel(monkeypatch, capsys, "extract", str(second), str(out), *FAST)
+    line = one_error_line(err)
     assert code == 2 and str(out) in line and "src_woman_a.mp4" in line and "--new" in line
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # nothing touched
 
     # The same video again resumes.
-    code, stdout, _ = _run(monkeypatch, capsys, "extract", str(first), str(out), *FAST)
+    code, stdout, _ = run_doppel(monkeypatch, capsys, "extract", str(first), str(out), *FAST)
     assert code == 0 and "done by an earlier run" in stdout
 
     # --new: the old faces and index go to the trash, restorable byte for byte.
-    code, stdout, _ = _run(monkeypatch, capsys, "extract", str(second), str(out), *FAST, "--new")
+    code, stdout, _ = run_doppel(monkeypatch, capsys, "extract", str(second), str(out), *FAST, "--new")
     assert code == 0 and "_trash" in stdout
     assert Path(Alignments.load(out / "alignments.json").source).name == "dst_woman_b.mp4"
     trashed = {p.name for p in (out / "_trash").iterdir()}
@@ -61,7 +40,7 @@ def test_a_second_video_into_a_folder_of_another_videos_faces_is_refused(data_di
     (out / "_trash").rename(tmp_path / "trash_copy")
     restored.mkdir()
     (tmp_path / "trash_copy").rename(restored / "_trash")
-    assert _run(monkeypatch, capsys, "trash", "restore", str(restored))[0] == 0
+    assert run_doppel(monkeypatch, capsys, "trash", "restore", str(restored))[0] == 0
     assert {p.name: p.read_bytes() for p in restored.iterdir() if p.is_file()} == before
 
 
@@ -70,17 +49,17 @@ def test_faces_from_elsewhere_are_not_mixed_with_an_extraction(data_dir, tmp_pat
     out.mkdir()
     face = list_images(src_faces)[0]
     (out / face.name).write_bytes(face.read_bytes())
-    code, _, err = _run(monkeypatch, capsys, "extract", str(data_dir / "clips" / "dst_woman_b.mp4"), str(out), *FAST)
-    assert code == 2 and "faces from elsewhere" in _one_error_line(err)
+    code, _, err = run_doppel(monkeypatch, capsys, "extract", str(data_dir / "clips" / "dst_woman_b.mp4"), str(out), *FAST)
+    assert code == 2 and "faces from elsewhere" in one_error_line(err)
     assert [p.name for p in out.iterdir()] == [face.name]
 
 
 def test_leftovers_of_a_killed_extraction_are_removed_and_reported(data_dir, tmp_path, monkeypatch, capsys):
     clip, out = data_dir / "clips" / "src_woman_a.mp4", tmp_path / "faces"
-    assert _run(monkeypatch, capsys, "extract", str(clip), str(out), *FAST)[0] == 0
+    assert run_doppel(monkeypatch, capsys, "extract", str(clip), str(out), *FAST)[0] == 0
     (out / ".000000_0.k3j4.part.jpg").write_bytes(b"x" * 2_000_000)
     (out / ".alignments.abc.part.json").write_bytes(b"{")
-    code, _, err = _run(monkeypatch, capsys, "extract", str(clip), str(out), *FAST)
+    code, _, err = run_doppel(monkeypatch, capsys, "extract", str(clip), str(out), *FAST)
     assert code == 0 and "removed 2 leftover temporary files" in err and "2.0 MB" in err
     assert not [p for p in out.iterdir() if ".part" in p.name]
 
@@ -105,9 +84,9 @@ def test_read_only_output_folder_is_one_clear_error(data_dir, tmp_path, monkeypa
     out.mkdir()
     _refuse_writes_in(monkeypatch, out)
     try:
-        code, _, err = _run(monkeypatch, capsys, "extract", str(data_dir / "clips" / "src_woman_a.mp4"), str(out), *FAST)
+        code, _, err = run_doppel(monkeypatch, capsys, "extract", str(data_dir / "clips" / "src_woman_a.mp4"), str(out), *FAST)
     finally:
         out.chmod(0o755)
-    line = _one_error_line(err)
+    line = one_error_line(err)
     assert code == 2 and str(out) in line and "writable" in line
     assert list(out.iterdir()) == []

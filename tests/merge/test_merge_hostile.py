@@ -6,37 +6,16 @@ from __future__ import annotations
 import errno
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 from doppel.core.images import list_images
-
+from tests.cli_helpers import one_error_line, run_doppel
 from tests.merge.conftest import CLIP_FRAMES
 
 
-def _doppel(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from doppel.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["doppel", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err, err
-    return lines[0]
-
-
 def _merge(monkeypatch, capsys, model, dst, aligned, out, *extra):
-    return _doppel(monkeypatch, capsys, "merge", "--model", str(model), "--dst", str(dst), "--aligned", str(aligned),
+    return run_doppel(monkeypatch, capsys, "merge", "--model", str(model), "--dst", str(dst), "--aligned", str(aligned),
                    "-o", str(out), "--no-provenance", *extra)
 
 
@@ -54,7 +33,7 @@ def test_alignments_of_another_video_are_refused(tiny_model_dir, dst_clip, dst_a
     (aligned / "alignments.json").write_text(json.dumps(index))
     out = tmp_path / "out.mp4"
     code, _, err = _merge(monkeypatch, capsys, tiny_model_dir, dst_clip, aligned, out)
-    line = _error_line(err)
+    line = one_error_line(err)
     assert code == 2 and message in line and str(aligned / "alignments.json") in line and "--aligned" in line
     assert not out.exists() and not list(tmp_path.glob(".out.*"))
 
@@ -92,7 +71,7 @@ def test_a_full_disk_during_video_output_keeps_the_earlier_output(tiny_model_dir
     code, _, err = _merge(monkeypatch, capsys, tiny_model_dir, dst_clip, dst_aligned, out)
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines[0] == f"removed 1 leftover temporary file of an interrupted run (1.5 MB) in {tmp_path}"
-    line = _error_line("\n".join(lines[1:]))
+    line = one_error_line("\n".join(lines[1:]))
     assert code == 2 and f"{out}: disk full while writing the video" in line
     assert out.read_bytes() == b"an earlier merge"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -113,7 +92,7 @@ def test_a_full_disk_during_png_output_keeps_the_frames_written(tiny_model_dir, 
     out = tmp_path / "frames"
     monkeypatch.setattr(merger, "write_bytes", write_until_full)
     code, _, err = _merge(monkeypatch, capsys, tiny_model_dir, dst_clip, dst_aligned, out)
-    line = _error_line(err)
+    line = one_error_line(err)
     assert code == 2 and "disk full while writing an output frame" in line and str(out / "000005.png") in line
     assert len(list_images(out)) == 5
 

@@ -4,47 +4,29 @@ leftovers of a killed save. One line naming the folder, exit 2, the trained work
 from __future__ import annotations
 
 import errno
-import sys
 from pathlib import Path
 
-import pytest
-
 from doppel.train import checkpoint as ckpt
-
-from conftest import TINY
+from tests.cli_helpers import one_error_line, run_doppel
+from tests.train.conftest import TINY
 
 FLAGS = ["--threads", "1", "--workers", "0", "--no-progress", "--val-share", "0", "--preview-every", "0",
          "--autosave-minutes", "0", "--backup-hours", "0"]
 
 
 def _train(monkeypatch, capsys, src, dst, model: Path, *extra: str) -> tuple[int, str, str]:
-    from doppel.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["doppel", "train", "--src", str(src), "--dst", str(dst), "--model", str(model), *FLAGS, *extra])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_doppel(monkeypatch, capsys, "train", "--src", src, "--dst", dst, "--model", model, *FLAGS, *extra)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err, err
-    return lines[0]
-
-
 def test_a_model_folder_without_model_json_is_never_trained_over(src_faces, dst_faces, model_copy, monkeypatch, capsys):
     (model_copy / ckpt.MODEL_JSON).unlink()
     before = _files(model_copy)
     code, _, err = _train(monkeypatch, capsys, src_faces, dst_faces, model_copy, "--iterations", "3")
-    line = _error_line(err)
+    line = one_error_line(err)
     assert code == 2 and str(model_copy) in line and "model.json is missing" in line and "--new" in line
     assert _files(model_copy) == before
 
@@ -65,7 +47,7 @@ def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(src
 
     monkeypatch.setattr(ckpt, "save_file", no_space)
     code, _, err = _train(monkeypatch, capsys, src_faces, dst_faces, model_copy, "--iterations", str(it + 1))
-    line = _error_line(err)
+    line = one_error_line(err)
     assert code == 2 and "disk full while writing the checkpoint" in line and str(model_copy) in line
     monkeypatch.undo()
     assert ckpt.read_checkpoint(model_copy).state.iteration == it  # still loads (from last_good/ if need be)
