@@ -1,4 +1,5 @@
-"""The faceset trash: rejected faces move to `DIR/_trash/`, never get deleted, and come back exactly.
+"""The trash: what a command clears away (rejected faces, an earlier extraction or model that `--new`
+replaces) moves to `DIR/_trash/`, never gets deleted, and comes back exactly (`doppel trash restore`).
 
 `_trash/journal.json` records, for every trashed file, its path relative to DIR, its name inside
 the trash, when, and why. The journal entry is written before the move (intent first), so a crash
