@@ -52,7 +52,7 @@ class Request:
     def json(self) -> dict:
         try:
             data = json.loads(self.body or b"{}")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than the parser goes
             raise HttpError(400, f"body is not JSON ({e})") from e
         if not isinstance(data, dict):
             raise HttpError(400, "body must be a JSON object")

@@ -107,3 +107,10 @@ def test_errors_show_no_absolute_paths(studio):
     status, out = studio.json("/api/merge/frames")
     assert status == 400 and "data_dst/aligned/alignments.json" in out["error"], out
     assert str(studio.root) not in out["error"] and "/tmp" not in out["error"]
+
+
+def test_a_deeply_nested_body_is_a_bad_request(exposed_studio):
+    token = exposed_studio.studio.token
+    body = b"[" * 200_000 + b"]" * 200_000
+    status, payload = _raw(exposed_studio, _post("/api/faces/trash", str(len(body)), token), body)
+    assert status == 400 and b"not JSON" in payload
