@@ -12,8 +12,6 @@ from __future__ import annotations
 import hmac
 import json
 import mimetypes
-import os
-import re
 import socket
 import traceback
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from doppel.core.errors import DoppelError
-from doppel.studio.paths import Forbidden
+from doppel.studio.paths import Forbidden, without_absolute_paths
 
 TOKEN_HEADER = "X-Doppel-Token"
 TOKEN_COOKIE = "doppel_token"
@@ -143,7 +141,7 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 response.headers["Connection"] = "close"
                 if response.content_type == "application/json":
-                    response.body = without_root(response.body, studio.root)
+                    response.body = without_absolute_paths(response.body.decode("utf-8", "replace"), studio.root).encode()
             self._send(response)
             if not self._body_read:
                 self._drain()
@@ -243,18 +241,6 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(r.body)
 
     return StudioHandler
-
-
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/(?:[^\s/\"':;,()]+/)+([^\s/\"':;,()]*)")
-
-
-def without_root(body: bytes, root) -> bytes:
-    """An error body without absolute paths: those inside the workspace read relative to it, any other
-    (a video beside it, a library file in a bug report) by its last part."""
-    text = body.decode("utf-8", "replace")
-    for prefix in sorted({str(root), os.path.realpath(root)}, key=len, reverse=True):
-        text = text.replace(prefix + os.sep, "").replace(prefix, ".")
-    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or ".", text).encode("utf-8")
 
 
 def _cookie(header: str | None, name: str) -> str | None:

@@ -114,3 +114,14 @@ def test_a_deeply_nested_body_is_a_bad_request(exposed_studio):
     body = b"[" * 200_000 + b"]" * 200_000
     status, payload = _raw(exposed_studio, _post("/api/faces/trash", str(len(body)), token), body)
     assert status == 400 and b"not JSON" in payload
+
+
+def test_job_errors_show_no_absolute_paths(studio):
+    def fail():
+        from doppel.core.errors import DoppelError
+
+        raise DoppelError("no model here", studio.root / "xseg", hint=f"see {studio.root.parent}/elsewhere/log.txt")
+
+    job = studio.studio.jobs.start_thread("test-job", fail)
+    job.thread.join(10)
+    assert job.error.startswith("xseg: no model here") and "log.txt" in job.error and "/" not in job.error
