@@ -101,3 +101,15 @@ def test_a_full_disk_during_png_output_keeps_the_frames_written(tiny_model_dir, 
     code, stdout, err = _merge(monkeypatch, capsys, tiny_model_dir, dst_clip, dst_aligned, out)
     assert code == 0 and "5 frames were already done" in stdout and "removed 1 leftover temporary file" in err
     assert len(list_images(out)) == CLIP_FRAMES and not list(out.glob(".*"))
+
+
+def test_alignments_that_end_early_are_refused_and_a_sane_index_passes(dst_clip, dst_aligned, tmp_path):
+    from doppel.core.alignments import Alignments
+    from doppel.core.errors import DoppelError
+    from doppel.merge.merger import check_alignments
+
+    index = Alignments.load(dst_aligned / "alignments.json")
+    check_alignments(index, dst_aligned / "alignments.json", dst_clip)  # the destination's own index
+    index.frames = index.frames[: CLIP_FRAMES // 2]  # a complete index of a video half as long
+    with pytest.raises(DoppelError, match=f"lists {CLIP_FRAMES // 2} frames, dst.mp4 has {CLIP_FRAMES}"):
+        check_alignments(index, dst_aligned / "alignments.json", dst_clip)
