@@ -4,11 +4,8 @@ doppel answers with one line naming the file (never a traceback)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -16,25 +13,28 @@ from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import encode_image
 from doppel.core.metadata import FaceMeta, Pose, embed_metadata, embed_metadata_bytes, extract_metadata_bytes
+from cli_helpers import one_error_line, run_doppel
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = dict(resolution=64, ae_dims=32, e_dims=16, d_dims=16, d_mask_dims=16, batch_size=2)
 
 
-def doppel(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the doppel command of this tree in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "doppel.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+class CliResult(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, name: str) -> str:
-    """A refused command: exit code != 0, no traceback, one line on stderr naming the file."""
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+def doppel(monkeypatch, capsys, *args: str | Path) -> CliResult:
+    """`doppel ARGS` through the real entry point (its error handling included), in this process."""
+    return CliResult(*run_doppel(monkeypatch, capsys, *args))
+
+
+def assert_one_line_error(result: CliResult, name: str) -> str:
+    """A refused command: exit code != 0, no traceback, one `error:` line on stderr naming the file."""
     assert result.returncode != 0, result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and name in lines[0], result.stderr
-    return lines[0]
+    line = one_error_line(result.stderr)
+    assert name in line, line
+    return line
 
 
 def refused_or_ok(fn: Callable[[], Any], name: str | None = None) -> Any:

@@ -120,20 +120,20 @@ def damaged_set(tmp_path_factory):
     return folder
 
 
-def test_faceset_info_names_each_damaged_file_and_goes_on(damaged_set):
-    r = doppel("faceset", "info", damaged_set, "--no-blur", "--json")
+def test_faceset_info_names_each_damaged_file_and_goes_on(damaged_set, monkeypatch, capsys):
+    r = doppel(monkeypatch, capsys, "faceset", "info", damaged_set, "--no-blur", "--json")
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     info = json.loads(r.stdout)
     assert info["faces"] == 4
     assert sorted(name for name, _ in info["unreadable"]) == sorted(f"{case}.jpg" for case in DAMAGED)
 
 
-def test_sort_skips_damaged_files_by_name_and_sorts_the_rest(damaged_set, tmp_path):
+def test_sort_skips_damaged_files_by_name_and_sorts_the_rest(damaged_set, tmp_path, monkeypatch, capsys):
     import shutil
 
     folder = tmp_path / "set"
     shutil.copytree(damaged_set, folder)
-    r = doppel("sort", folder, "--by", "yaw")
+    r = doppel(monkeypatch, capsys, "sort", folder, "--by", "yaw")
     assert r.returncode == 0 and "Traceback" not in r.stderr + r.stdout, r.stderr
     assert "kept 4 faces" in r.stdout
     for case in DAMAGED:
@@ -162,11 +162,11 @@ def test_train_refuses_a_folder_of_only_damaged_faces(tmp_path):
     assert "\n" not in e.value.one_line() and "a.jpg" in e.value.one_line()
 
 
-def test_train_command_names_a_damaged_face_and_trains_on_the_rest(tmp_path):
+def test_train_command_names_a_damaged_face_and_trains_on_the_rest(tmp_path, monkeypatch, capsys):
     write_faces(tmp_path / "src", 4)
     write_faces(tmp_path / "dst", 4)
     (tmp_path / "src" / "bad.jpg").write_bytes(_flip_chunk_index(face_bytes(".jpg", seed=7)))
-    r = doppel("train", "--src", tmp_path / "src", "--dst", tmp_path / "dst", "--model", tmp_path / "model",
+    r = doppel(monkeypatch, capsys, "train", "--src", tmp_path / "src", "--dst", tmp_path / "dst", "--model", tmp_path / "model",
                "--iterations", "1", "--workers", "0", "--threads", "1", "--no-progress", "--preview-every", "0",
                "--resolution", "64", "--ae-dims", "32", "--e-dims", "16", "--d-dims", "16", "--d-mask-dims", "16",
                "--batch-size", "2")

@@ -90,13 +90,13 @@ def test_malformed_dfl_face_is_one_line_naming_the_file(dfl_src, case):
         assert case in ("degenerate_landmarks",)
 
 
-def test_import_dfl_skips_bad_faces_and_converts_the_rest(dfl_src, tmp_path):
+def test_import_dfl_skips_bad_faces_and_converts_the_rest(dfl_src, tmp_path, monkeypatch, capsys):
     files = list_images(dfl_src)
     bad = {files[0].name: _singular, files[2].name: _nan_landmarks, files[4].name: _landmarks_text}
     for name, change in bad.items():
         _damage(dfl_src / name, change)
     out = tmp_path / "out"
-    r = doppel("import-dfl", dfl_src, out)
+    r = doppel(monkeypatch, capsys, "import-dfl", dfl_src, out)
     assert "Traceback" not in r.stderr + r.stdout, r.stderr
     assert r.returncode == 2  # documented: the run finishes, then exits non-zero naming the first skipped file
     skipped = [line for line in r.stderr.splitlines() if line.startswith("skipped ")]

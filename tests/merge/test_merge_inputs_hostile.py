@@ -84,20 +84,20 @@ def test_wrong_types_are_refused_naming_the_file(tmp_path, name, case):
     assert_refused_naming(lambda: load(path), name)
 
 
-def test_merge_refuses_settings_nested_past_the_stack(tmp_path):
+def test_merge_refuses_settings_nested_past_the_stack(tmp_path, monkeypatch, capsys):
     config = tmp_path / "deep.merge.json"
     config.write_text('{"settings": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    r = doppel("merge", "--model", tmp_path / "model", "--dst", tmp_path / "dst", "-o", tmp_path / "out.mp4", "--config", config)
+    r = doppel(monkeypatch, capsys, "merge", "--model", tmp_path / "model", "--dst", tmp_path / "dst", "-o", tmp_path / "out.mp4", "--config", config)
     assert_one_line_error(r, "deep.merge.json")
 
 
 @pytest.mark.parametrize("case", ["frames_are_numbers", "faces_is_text"])
-def test_merge_refuses_alignments_with_wrong_types(untrained_model_dir, tmp_path, case):
+def test_merge_refuses_alignments_with_wrong_types(untrained_model_dir, tmp_path, case, monkeypatch, capsys):
     aligned = tmp_path / "aligned"
     aligned.mkdir()
     (aligned / "alignments.json").write_text(json.dumps(ALIGNMENTS[case]))
     (tmp_path / "dst").mkdir()
-    r = doppel("merge", "--model", untrained_model_dir, "--dst", tmp_path / "dst", "--aligned", aligned, "-o", tmp_path / "out.mp4",
+    r = doppel(monkeypatch, capsys, "merge", "--model", untrained_model_dir, "--dst", tmp_path / "dst", "--aligned", aligned, "-o", tmp_path / "out.mp4",
                "--device", "cpu")
     assert_one_line_error(r, "alignments.json")
     assert not (tmp_path / "out.mp4").exists()

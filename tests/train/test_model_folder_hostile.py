@@ -64,9 +64,9 @@ def model_dir(untrained_model_dir, tmp_path):
     return dest
 
 
-def _train(model_dir):
+def _train(monkeypatch, capsys, model_dir):
     root = model_dir.parent
-    return doppel("train", "--src", root / "src", "--dst", root / "dst", "--model", model_dir, "--iterations", "1",
+    return doppel(monkeypatch, capsys, "train", "--src", root / "src", "--dst", root / "dst", "--model", model_dir, "--iterations", "1",
                   "--workers", "0", "--no-progress")
 
 
@@ -92,17 +92,17 @@ def test_train_state_with_wrong_types_is_refused_naming_it(model_dir, case):
 
 @pytest.mark.parametrize("file, case", [("model.json", "options_is_text"), ("model.json", "weights_is_text"),
                                         ("train_state.json", "salt_is_text"), ("train_state.json", "extra_is_text")])
-def test_train_command_refuses_in_one_line_and_writes_nothing(model_dir, file, case):
+def test_train_command_refuses_in_one_line_and_writes_nothing(model_dir, file, case, monkeypatch, capsys):
     _edit(model_dir / file, (MODEL_JSON if file == "model.json" else TRAIN_STATE)[case])
     before = _files(model_dir)
-    assert_one_line_error(_train(model_dir), file)
+    assert_one_line_error(_train(monkeypatch, capsys, model_dir), file)
     assert _files(model_dir) == before
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", "[" * 100_000 + "]" * 100_000])
-def test_export_refuses_model_json_that_is_not_an_object(model_dir, text, tmp_path):
+def test_export_refuses_model_json_that_is_not_an_object(model_dir, text, tmp_path, monkeypatch, capsys):
     (model_dir / "model.json").write_text(text)
-    assert_one_line_error(doppel("export-dfm", model_dir, tmp_path / "out.dfm"), "model.json")
+    assert_one_line_error(doppel(monkeypatch, capsys, "export-dfm", model_dir, tmp_path / "out.dfm"), "model.json")
 
 
 def test_a_valid_checkpoint_still_loads_and_its_rng_restores(untrained_model_dir):
