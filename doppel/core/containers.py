@@ -20,6 +20,8 @@ JPEG_SOS = 0xDA  # start of scan: the compressed image data follows, no more seg
 JPEG_EOI = 0xD9
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length field (TEM, RSTn)
+_JPEG_FRAME = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn: they hold the image size (DHT, JPG, DAC do not)
+MAX_IMAGE_SIDE = 16384  # pixels; a header claiming more would make the decoder allocate gigabytes
 
 
 class ContainerError(DoppelError):
@@ -79,6 +81,23 @@ def jpeg_segments(data: bytes) -> Iterator[JpegSegment]:
             raise ContainerError(f"a JPEG segment at byte {pos} runs past the end of the file (truncated)")
         yield JpegSegment(marker, pos, end, data)
         pos = end
+
+
+def check_image_size(data: bytes) -> None:
+    """Refuse a JPEG or PNG whose header declares a side over MAX_IMAGE_SIDE, before anything decodes it
+    (a few changed header bytes would otherwise cost gigabytes of memory). Anything else is left to the
+    decoder, which tolerates more damage than the walker."""
+    size = None
+    if is_jpeg(data):
+        try:
+            frame = next((s for s in jpeg_segments(data) if s.marker in _JPEG_FRAME and len(s.body) >= 5), None)
+        except ContainerError:
+            frame = None
+        size = struct.unpack_from(">HH", frame.body, 1)[::-1] if frame else None
+    elif is_png(data) and len(data) >= 24 and data[12:16] == b"IHDR":
+        size = struct.unpack_from(">II", data, 16)
+    if size and max(size) > MAX_IMAGE_SIDE:
+        raise ContainerError(f"the header declares a {size[0]}x{size[1]} image (more than {MAX_IMAGE_SIDE} pixels a side)")
 
 
 def jpeg_segment(marker: int, body: bytes) -> bytes:

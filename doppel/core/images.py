@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from doppel.core.atomic import write_bytes
+from doppel.core.containers import ContainerError, check_image_size
 from doppel.core.errors import DoppelError
 from doppel.core.metadata import FaceMeta, embed_metadata, read_metadata
 
@@ -37,6 +38,10 @@ def read_image(path: str | Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8) if path.exists() else None
     if data is None:
         raise DoppelError("file not found", path)
+    try:
+        check_image_size(data.tobytes())
+    except ContainerError as e:
+        raise DoppelError(f"damaged image ({e.message})", path, hint="Check the file or move it out of the folder") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise DoppelError("not a readable image", path, hint="Check the file or move it out of the folder")

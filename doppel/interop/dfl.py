@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from doppel.core import schema
-from doppel.core.containers import (ContainerError, JpegSegment, is_jpeg, is_png, jpeg_segment, jpeg_segments, png_chunk,
-                                    png_chunks)
+from doppel.core.containers import (ContainerError, JpegSegment, check_image_size, is_jpeg, is_png, jpeg_segment,
+                                    jpeg_segments, png_chunk, png_chunks)
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.metadata import FaceMeta, Pose, SourceInfo, embed_metadata
@@ -256,7 +256,10 @@ def dfl_face_bytes(path: Path) -> tuple[bytes, FaceMeta]:
     d = read_dfl_dict(path)
     data = path.read_bytes()
     try:
+        check_image_size(data)
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except ContainerError as e:
+        raise DoppelError(f"damaged image ({e.message})", path) from None
     except cv2.error:
         image = None
     if image is None:

@@ -52,3 +52,13 @@ def test_png_walker_checks_lengths_and_crc():
 def test_error_text_from_a_file_never_breaks_the_line():
     line = DoppelError("unknown setting 'a\nb\u2028c'", "dir/x\ry.json", hint="Fix it").one_line()
     assert len(line.splitlines()) == 1 and "a\\nb" in line and "x\\ry.json" in line
+
+
+def test_png_header_claiming_a_huge_image_is_refused():
+    from doppel.core.containers import check_image_size
+
+    data = bytearray(face_bytes(".png"))
+    check_image_size(bytes(data))
+    data[16:24] = struct.pack(">II", 20000, 64)
+    with pytest.raises(ContainerError, match="20000x64"):
+        check_image_size(bytes(data))

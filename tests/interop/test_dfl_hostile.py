@@ -119,3 +119,19 @@ def test_damage_after_the_dfl_segment_is_one_line_naming_the_file(dfl_src):
     with pytest.raises(DoppelError) as e:
         dfl_face_bytes(path)
     assert path.name in e.value.one_line() and "damaged image" in e.value.one_line()
+
+
+def test_a_header_claiming_a_huge_image_is_refused_before_decoding(dfl_src):
+    """Found by fuzzing: four header bytes made the decoder allocate 5 GB (30000 x 30000 pixels)."""
+    from doppel.core.containers import jpeg_segments
+    from doppel.core.images import read_image
+
+    path = list_images(dfl_src)[0]
+    data = bytearray(path.read_bytes())
+    frame = next(s for s in jpeg_segments(bytes(data)) if s.marker == 0xC0)
+    data[frame.start + 5 : frame.start + 9] = (30000).to_bytes(2, "big") * 2
+    path.write_bytes(bytes(data))
+    for read in (dfl_face_bytes, read_image):
+        with pytest.raises(DoppelError, match="30000x30000") as e:
+            read(path)
+        assert path.name in e.value.one_line()
