@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle  # noqa: S403  (restricted below; see the module docstring)
+import pickletools
 
 import numpy as np
 import numpy.core.multiarray as _multiarray
@@ -78,6 +79,10 @@ def safe_loads(data: bytes):
     """Unpickle plain data (dicts, lists, numbers, strings, numpy arrays); raise UnsafePickleError
     for anything else, before any of it is built."""
     try:
+        # Walk the opcodes first: the unpickler allocates what a length field claims before it reads, so
+        # one flipped byte (MEMOIZE -> BYTEARRAY8) asked for exabytes; pickletools checks lengths against the data.
+        for _ in pickletools.genops(data):
+            pass
         value = _RestrictedUnpickler(io.BytesIO(data)).load()
     except UnsafePickleError:
         raise

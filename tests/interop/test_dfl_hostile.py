@@ -135,3 +135,15 @@ def test_a_header_claiming_a_huge_image_is_refused_before_decoding(dfl_src):
         with pytest.raises(DoppelError, match="30000x30000") as e:
             read(path)
         assert path.name in e.value.one_line()
+
+
+def test_a_length_field_claiming_exabytes_is_refused_without_allocating(dfl_src):
+    """Found by fuzzing: one flipped bit turned MEMOIZE into BYTEARRAY8 with a length of 7e18 bytes."""
+    from doppel.interop.dfl import dfl_payload
+    from doppel.interop.safe_pickle import UnsafePickleError, safe_loads
+
+    payload = bytearray(dfl_payload(list_images(dfl_src)[0].read_bytes()))
+    at = payload.index(b"whole_face\x94") + len(b"whole_face")
+    payload[at] = 0x96  # BYTEARRAY8: the next 8 bytes are read as its length
+    with pytest.raises(UnsafePickleError, match="bytearray8"):
+        safe_loads(bytes(payload))
