@@ -75,14 +75,20 @@ def _check(value, depth: int = 0) -> None:
         raise UnsafePickleError(f"unexpected {type(value).__name__} in metadata")
 
 
+def _check_sizes(data: bytes) -> None:
+    """Walk the opcodes before unpickling: the unpickler allocates what a length field or a memo index asks
+    for before it reads on (one flipped bit made MEMOIZE a BYTEARRAY8 of exabytes, another a LONG_BINPUT
+    at index 1.5e9, a 12 GB memo). pickletools checks lengths against the data; memo indices are checked here."""
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(arg) > len(data):
+            raise UnsafePickleError(f"memo index {arg} is beyond the data")
+
+
 def safe_loads(data: bytes):
     """Unpickle plain data (dicts, lists, numbers, strings, numpy arrays); raise UnsafePickleError
     for anything else, before any of it is built."""
     try:
-        # Walk the opcodes first: the unpickler allocates what a length field claims before it reads, so
-        # one flipped byte (MEMOIZE -> BYTEARRAY8) asked for exabytes; pickletools checks lengths against the data.
-        for _ in pickletools.genops(data):
-            pass
+        _check_sizes(data)
         value = _RestrictedUnpickler(io.BytesIO(data)).load()
     except UnsafePickleError:
         raise

@@ -147,3 +147,15 @@ def test_a_length_field_claiming_exabytes_is_refused_without_allocating(dfl_src)
     payload[at] = 0x96  # BYTEARRAY8: the next 8 bytes are read as its length
     with pytest.raises(UnsafePickleError, match="bytearray8"):
         safe_loads(bytes(payload))
+
+
+def test_a_memo_index_of_billions_is_refused_without_allocating(dfl_src):
+    """Found by fuzzing: LONG_BINPUT 1570009963 made the unpickler zero a 12 GB memo."""
+    from doppel.interop.dfl import dfl_payload
+    from doppel.interop.safe_pickle import UnsafePickleError, safe_loads
+
+    payload = bytearray(dfl_payload(list_images(dfl_src)[0].read_bytes()))
+    at = payload.index(b"whole_face\x94") + len(b"whole_face")
+    payload[at : at + 1] = b"r" + (1570009963).to_bytes(4, "little")  # LONG_BINPUT
+    with pytest.raises(UnsafePickleError, match="memo index"):
+        safe_loads(bytes(payload))
