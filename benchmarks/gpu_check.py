@@ -70,11 +70,15 @@ def step_env(a) -> dict:
 
     out = {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": numpy.__version__,
            "cuda": torch.version.cuda, "mediapipe_imported": "mediapipe" in sys.modules}
-    for mod in ("cv2", "av", "typer", "safetensors", "rich", "matplotlib", "scipy"):
+    from importlib.metadata import version
+
+    for mod, dist in (("cv2", "opencv-python-headless"), ("av", "av"), ("typer", "typer"), ("safetensors", "safetensors"),
+                      ("rich", "rich"), ("matplotlib", "matplotlib"), ("scipy", "scipy"), ("pydantic", "pydantic")):
         try:
-            out[mod] = getattr(__import__(mod), "__version__", "?")
+            __import__(mod)
+            out[mod] = version(dist)
         except Exception as e:  # noqa: BLE001 - a missing package is the finding
-            out[mod] = f"missing: {e}"
+            out[mod] = f"missing: {type(e).__name__}: {e}"
     device = _device(a.device)
     out["device"] = str(device)
     if device.type == "cuda":
@@ -181,7 +185,7 @@ def step_speed_128(a) -> dict:
 def step_merge_speed(a) -> dict:
     import torch
 
-    from benchmarks.merge import LARGE, cut, io_only, run_case
+    from benchmarks.merge import LARGE, SMALL, cut, io_only, run_case
     from doppel.merge.settings import MergeSettings
 
     device = _device(a.device)
@@ -192,7 +196,7 @@ def step_merge_speed(a) -> dict:
     if a.tiny:
         clip = cut(clip, work / "clip720_cut.mp4", 12)
     io_fps = io_only(clip, work / "io.mp4")
-    options = {**LARGE, "resolution": 64} if a.tiny else LARGE
+    options = SMALL if a.tiny else LARGE
     rows = run_case("b", options, MergeSettings(mode="overlay", color_transfer="rct", blur=40), clip,
                     bundle / "clip720_aligned", work, device, io_fps, None, echo=print)
     merged = rows[0]["value"]
@@ -391,7 +395,8 @@ def _headline(name: str, r: dict) -> str:
     if name == "merge_speed":
         return f"{r['merge_fps']} frames/s merged, {r['decode_encode_fps']} decode+encode alone"
     if name == "doctor":
-        return f"predicted {r.get('predicted_s_per_it')} s/it at res {r.get('predicted_resolution')} batch {r.get('predicted_batch')}"
+        s_per_it = r.get("predicted_s_per_it")
+        return f"predicted {s_per_it or 0:.4g} s/it at res {r.get('predicted_resolution')} batch {r.get('predicted_batch')}"
     if name == "quality":
         return f"{r.get('iterations')} iterations in {r['train_wall_s']} s, merged in {r['merge_wall_s']} s"
     if name == "env":
