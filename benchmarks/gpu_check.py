@@ -55,6 +55,17 @@ OUT_FILES = ("report.json", "report.md", "gpu-check.log", "quality.mp4", "qualit
 
 # ----------------------------------------------------------------------------- the steps (child processes)
 
+PARTIAL: dict = {}
+PARTIAL_PATH: Path | None = None
+
+
+def keep(**values) -> None:
+    """Save what a step has measured so far: a step stopped at its limit still reports it."""
+    PARTIAL.update(values)
+    if PARTIAL_PATH is not None:
+        PARTIAL_PATH.write_text(json.dumps(PARTIAL, default=str))
+
+
 def _device(name: str):
     from doppel.core.device import pick_device
 
@@ -172,6 +183,7 @@ def step_speed_128(a) -> dict:
     for b in batches:
         t = time_config("saehd", device, b, iterations=1, warmup=1, **options)
         tried.append({"batch": b, "fits": t.fits, "s_per_it": t.seconds_per_iter, "peak_memory_gb": t.peak_memory_gb})
+        keep(search=tried)
         print(f"batch {b}: {'fits' if t.fits else 'does not fit'} {t.seconds_per_iter or ''}", flush=True)
         if not t.fits:
             break
@@ -253,6 +265,7 @@ def step_quality(a) -> dict:
     if train.returncode:
         raise RuntimeError(f"doppel train exited {train.returncode}")
     status = json.loads((model / "status.json").read_text()) if (model / "status.json").exists() else {}
+    keep(train_wall_s=round(train_s, 1), iterations=status.get("iteration"), status=status)
     dst = bundle / "dst.mp4"
     if cfg.get("frames"):
         dst = cut(dst, work / "dst_cut.mp4", int(cfg["frames"]))
@@ -290,7 +303,9 @@ STEP_FUNCTIONS = {"env": step_env, "pytest": step_pytest, "speed_c": step_speed_
 
 def run_step_here(a) -> int:
     """Child process: run one step, write its result (or its error) as JSON."""
+    global PARTIAL_PATH
     result_path = Path(a.work) / f"{a.step}.json"
+    PARTIAL_PATH = Path(a.work) / f"{a.step}.partial.json"
     t0 = time.monotonic()
     try:
         result = {"ok": True, **STEP_FUNCTIONS[a.step](a)}
@@ -332,7 +347,9 @@ def run_child(step: Step, limit: float, args, log, extra: list[str]) -> dict:
     log.write(f"\n===== {step.name} (limit {limit:.0f} s) {time.strftime('%H:%M:%S')}\n")
     log.flush()
     result_path = Path(args.work) / f"{step.name}.json"
+    partial_path = Path(args.work) / f"{step.name}.partial.json"
     result_path.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -341,7 +358,9 @@ def run_child(step: Step, limit: float, args, log, extra: list[str]) -> dict:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        return {"ok": False, "error": f"ran past its {limit:.0f} s limit and was stopped", "seconds": round(time.monotonic() - t0, 1)}
+        partial = json.loads(partial_path.read_text()) if partial_path.exists() else {}
+        return {"ok": False, "error": f"ran past its {limit:.0f} s limit and was stopped", "seconds": round(time.monotonic() - t0, 1),
+                "partial": partial}
     if result_path.exists():
         return json.loads(result_path.read_text())
     return {"ok": False, "error": f"the step's process died (exit {proc.returncode}) before writing a result",

@@ -71,3 +71,13 @@ def test_cpu_rehearsal_runs_every_step(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert all(r["ok"] for r in report["steps"].values()) and not report["steps"]["env"]["mediapipe_imported"]
     assert {p.name for p in out.iterdir()} <= set(G.OUT_FILES) and (out / "quality.mp4").stat().st_size > 0
+
+
+def test_training_and_merge_never_import_mediapipe():
+    """The GPU image has no mediapipe (it needs numpy < 2): training, merge and the check must not load it."""
+    code = ("import sys, doppel.train.trainer, doppel.merge.merger, doppel.cli, benchmarks.gpu_check, benchmarks.merge, "
+            "benchmarks.train; print(sorted(m for m in sys.modules if m.split('.')[0] in ('mediapipe', 'dlib')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
