@@ -260,6 +260,8 @@ def main() -> None:
         refs = read_references(args.reference_s_per_it, args.reference)
     except DoppelError as e:
         raise SystemExit(str(e)) from None
+    if set(refs) - set(CONFIGS):
+        raise SystemExit(f"DeepFaceLab references for unknown configs {', '.join(sorted(set(refs) - set(CONFIGS)))}; configs: {', '.join(CONFIGS)}")
     run(args.quick, args.configs, args.iters, args.device, args.threads, args.workers, args.src, args.dst, references=refs)
 
 
