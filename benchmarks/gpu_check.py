@@ -47,7 +47,7 @@ STEPS = (
     Step("doctor", 45, 90, "doppel doctor's prediction for this device"),
     Step("quality", 0, 0, "train the pair for the rest of the budget, merge, bring back video, preview, history"),
 )
-QUALITY_OVERHEAD_S = {"gpu": 60.0, "tiny": 90.0}  # start-up, load, save and the merge around the training
+QUALITY_OVERHEAD_S = {"gpu": 75.0, "tiny": 90.0}  # start-up, load, save and the merge around the training
 SAFETY_S = 10.0
 OUT_FILES = ("report.json", "report.md", "gpu-check.log", "quality.mp4", "quality-frame.jpg", "preview.png",
              "history.csv", "history.png")
