@@ -197,23 +197,45 @@ def step_speed_128(a) -> dict:
     return {"search": tried, **_speed_row(r, _peak_tflops(device))}
 
 
+def bundle_clip(bundle: Path, key: str) -> Path:
+    """A clip of the bundle under its own name (merge checks that the alignments list this very video)."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    return bundle / manifest[key]
+
+
+def cut_with_faces(clip: Path, aligned: Path, work: Path, frames: int) -> tuple[Path, Path]:
+    """The first `frames` frames of `clip` (same file name) and a copy of its aligned faces whose index
+    lists only those frames: what merge accepts for the cut (the CPU rehearsal merges a few frames)."""
+    from benchmarks.merge import cut
+
+    (work / "cut").mkdir(parents=True, exist_ok=True)
+    short = cut(clip, work / "cut" / clip.name, frames)
+    faces = work / f"{aligned.name}_cut"
+    shutil.copytree(aligned, faces, dirs_exist_ok=True)
+    index = json.loads((faces / "alignments.json").read_text())
+    index["frames"] = [f for f in index["frames"] if f["index"] < frames]
+    index["source"] = str(short)
+    (faces / "alignments.json").write_text(json.dumps(index))
+    return short, faces
+
+
 def step_merge_speed(a) -> dict:
     import torch
 
-    from benchmarks.merge import LARGE, SMALL, cut, io_only, run_case
+    from benchmarks.merge import LARGE, SMALL, io_only, run_case
     from doppel.merge.settings import MergeSettings
 
     device = _device(a.device)
     bundle = Path(a.bundle)
     work = Path(a.work) / "merge_speed"
     work.mkdir(parents=True, exist_ok=True)
-    clip = bundle / "clip720.mp4"
+    clip, aligned = bundle_clip(bundle, "clip720"), bundle / "clip720_aligned"
     if a.tiny:
-        clip = cut(clip, work / "clip720_cut.mp4", 12)
+        clip, aligned = cut_with_faces(clip, aligned, work, 12)
     io_fps = io_only(clip, work / "io.mp4")
     options = SMALL if a.tiny else LARGE
     rows = run_case("b", options, MergeSettings(mode="overlay", color_transfer="rct", blur=40), clip,
-                    bundle / "clip720_aligned", work, device, io_fps, None, echo=print)
+                    aligned, work, device, io_fps, None, echo=print)
     merged = rows[0]["value"]
     return {"clip": clip.name, "decode_encode_fps": round(io_fps, 1), "merge_fps": round(merged, 1),
             "merge_fps_cold": round(rows[1]["value"], 1), "share_of_io": round(merged / io_fps, 3),
@@ -247,8 +269,6 @@ def quality_config(tiny: bool) -> dict:
 
 def step_quality(a) -> dict:
     """Train the bundle's pair for a.minutes through the real CLI, merge the destination, keep the files."""
-    from benchmarks.merge import cut
-
     cfg = quality_config(a.tiny)
     bundle, work, out = Path(a.bundle), Path(a.work) / "quality", Path(a.out)
     shutil.rmtree(work, ignore_errors=True)
@@ -266,11 +286,11 @@ def step_quality(a) -> dict:
         raise RuntimeError(f"doppel train exited {train.returncode}")
     status = json.loads((model / "status.json").read_text()) if (model / "status.json").exists() else {}
     keep(train_wall_s=round(train_s, 1), iterations=status.get("iteration"), status=status)
-    dst = bundle / "dst.mp4"
+    dst, aligned = bundle_clip(bundle, "dst"), bundle / "dst"
     if cfg.get("frames"):
-        dst = cut(dst, work / "dst_cut.mp4", int(cfg["frames"]))
+        dst, aligned = cut_with_faces(dst, aligned, work, int(cfg["frames"]))
     t1 = time.monotonic()
-    merged = subprocess.run(doppel + ["merge", "--model", str(model), "--dst", str(dst), "--aligned", str(bundle / "dst"),
+    merged = subprocess.run(doppel + ["merge", "--model", str(model), "--dst", str(dst), "--aligned", str(aligned),
                                       "--out", str(out / "quality.mp4"), "--config", str(work / "merge.json"),
                                       "--device", a.device], cwd=ROOT)
     merge_s = time.monotonic() - t1
