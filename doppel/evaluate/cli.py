@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         dist = s["source_distance"]
         console = Console()
         console.print(
-            f"distance to the source identity: {_num(dist['mean'])} (dlib; the source itself is about 0.28), "
+            f"distance to the source identity: {_num(dist['mean'])} (dlib, Euclidean), "
             f"{_pct(dist['under_threshold'])} of faces under {dist['threshold']}; "
             f"detail {_num(s['detail'], '.2f')} of the destination's (eyes, brows, lips)\n"
             f"identity: retrieval {_pct(ident['retrieval_rate'])} toward the source, similarity to source "

@@ -100,8 +100,9 @@ def _eye_level_face(image_bgr: np.ndarray, landmarks: np.ndarray) -> tuple[np.nd
 
 
 def detail_energy(image_bgr: np.ndarray, landmarks: np.ndarray) -> float:
-    """Fine texture of the eyes, brows and lips: RMS of the Laplacian of the luma inside those
-    landmark regions (grown a little), on the face brought to a fixed eye distance. Blur lowers it."""
+    """Fine texture of the eyes, brows and lips: energy (mean square) of the Laplacian of the luma
+    inside those landmark regions (grown a little), on the face brought to a fixed eye distance, that
+    of a 256 px whole-face crop. Blur lowers it; noise and blocking raise it."""
     face, lm = _eye_level_face(image_bgr, landmarks)
     mask = np.zeros(face.shape, np.uint8)
     for region in _DETAIL_REGIONS:
@@ -111,11 +112,12 @@ def detail_energy(image_bgr: np.ndarray, landmarks: np.ndarray) -> float:
     if not mask.any():
         return 0.0
     lap = cv2.Laplacian(face, cv2.CV_32F, ksize=3)
-    return float(np.sqrt(np.mean(np.square(lap[mask], dtype=np.float64))))
+    return float(np.mean(np.square(lap[mask], dtype=np.float64)))
 
 
 def detail_ratio(result_bgr: np.ndarray, result_landmarks: np.ndarray, dst_bgr: np.ndarray, dst_landmarks: np.ndarray) -> float | None:
-    """Detail of the result's face over the destination's: 1 = as sharp, a blurred face far below 1."""
+    """Detail energy of the result's face over the destination's: 1 = as sharp, a blurred face far
+    below 1 (a Gaussian blur of sigma 2 px on a 125 px eye distance leaves about 0.4)."""
     reference = detail_energy(dst_bgr, dst_landmarks)
     if reference <= 1e-6:
         return None

@@ -95,7 +95,7 @@ def markdown(report: EvaluateReport) -> str:
         "",
         "| measure | value | meaning |",
         "|---|---|---|",
-        f"| distance to the source | {_fmt(dist['mean'])} | dlib Euclidean distance to the source's mean embedding (the source itself: about 0.28) |",
+        f"| distance to the source | {_fmt(dist['mean'])} | dlib Euclidean distance to the source's mean embedding (the source's own frames: about 0.2-0.3) |",
         f"| under {dist['threshold']} | {_fmt(dist['under_threshold'], '.1%')} | share of faces dlib calls the source's person (a face not found counts as not) |",
         f"| detail | {_fmt(s['detail'], '.2f')} | fine texture of eyes, brows, lips against the destination's (1 = as sharp; blur is far below) |",
         f"| identity retrieval | {_fmt(ident['retrieval_rate'], '.1%')} | share of faces closer to the source than to the destination (dlib) |",
