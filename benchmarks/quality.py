@@ -28,6 +28,7 @@ against itself, the destination against itself, and the destination blurred (Gau
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -166,7 +167,6 @@ def model_setup(args, device_type: str) -> tuple[str, dict, dict]:
     from doppel.models.registry import model_options
     from doppel.pipeline.swap import default_model
     from doppel.train.config import split_options
-    import dataclasses
 
     model_type, options = default_model(device_type)
     if args.model_type and args.model_type != model_type:
@@ -297,7 +297,7 @@ def calibrate(args) -> list[dict]:
     rows = []
     for name, dst, result, identity in cases:
         t0 = time.perf_counter()
-        row = {"start": name, **score(identity, pair.src, dst, result, args.every, args.max_frames),
+        row = {"case": name, **score(identity, pair.src, dst, result, args.every, args.max_frames),
                "score_s": round(time.perf_counter() - t0, 1), "setup": {"pair": pair.name, "calibration": True, "every": args.every}}
         rows.append(row)
         say(f"[calibrate] {name}: distance {row['distance']:.3f}, detail {row['detail']:.2f} ({row['score_s']:.0f} s)")
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = calibrate(args) if args.calibrate else run_curve(args)
     except DoppelError as e:
         raise SystemExit(f"error: {e.one_line()}") from None
-    columns = [c for c in COLUMNS if c[0] not in ("minutes", "iterations", "s_per_it")] if args.calibrate else COLUMNS
+    columns = [("case", "case", "{}")] + COLUMNS[4:] if args.calibrate else COLUMNS
     say("")
     say(table(rows, columns))
     name = "calibration" if args.calibrate else "quality"
