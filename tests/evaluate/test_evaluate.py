@@ -118,7 +118,7 @@ def test_shaking_and_flickering_result_scores_worse_than_the_destination(src_fac
 
 @pytest.fixture(scope="module")
 def dst_stills(data_dir, tmp_path_factory):
-    """Four destination frames far apart, as they are and Gaussian-blurred (sigma 3 px)."""
+    """Four destination frames far apart, as they are and Gaussian-blurred (sigma 4 px)."""
     import cv2
 
     from doppel.core.images import write_image
@@ -127,7 +127,7 @@ def dst_stills(data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("dst_stills")
     for frame in read_frames(data_dir / "clips" / "dst_woman_b.mp4", every_n=150):
         write_image(root / "sharp" / f"{frame.index:04d}.png", frame.image)
-        write_image(root / "blurred" / f"{frame.index:04d}.png", cv2.GaussianBlur(frame.image, (0, 0), 3.0))
+        write_image(root / "blurred" / f"{frame.index:04d}.png", cv2.GaussianBlur(frame.image, (0, 0), 4.0))
     return root
 
 
@@ -157,5 +157,5 @@ def test_blurred_destination_has_far_less_detail(dst_stills, data_dir, tmp_path)
     assert result.output.strip().startswith("distance to the source identity: ")
     s = json.loads(out.read_text())["summary"]
     assert list(s)[:2] == ["source_distance", "detail"]  # what a viewer judges comes first
-    assert s["detail"] < 0.35, s["detail"]
+    assert s["detail"] < 0.35, s["detail"]  # about 0.2
     assert s["source_distance"]["mean"] > 0.6  # blur does not make the destination look like the source
