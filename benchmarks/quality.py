@@ -220,11 +220,11 @@ def run_curve(args) -> list[dict]:
     by_minutes = bool(args.checkpoints)
     starts = [("scratch", "")] + ([("pretrained", str(Path(args.pretrained).resolve()))] if args.pretrained else [])
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    setup = {"pair": pair.name, "src": pair.src.name, "dst": pair.dst.name, "tune_or_check": "tune" if pair.name in TUNE_PAIRS else
-             "check" if pair.name in CHECK_PAIRS else "other", "device": str(device), "threads": args.threads,
-             "model_type": model_type, "model_options": model_options, "run_options": run_extra, "every": args.every,
+    use = "tune" if pair.name in TUNE_PAIRS else "check" if pair.name in CHECK_PAIRS else "other"
+    setup = {"pair": pair.name, "src": pair.src.name, "dst": pair.dst.name, "tune_or_check": use, "device": str(device),
+             "threads": args.threads, "model_type": model_type, "model_options": model_options, "run_options": run_extra, "every": args.every,
              "label": args.label, "stamp": stamp}
-    say(f"[quality] {pair.name}: {pair.src.name} -> {pair.dst.name} ({setup['tune_or_check']} pair), {model_type} "
+    say(f"[quality] {pair.name}: {pair.src.name} -> {pair.dst.name} ({use} pair), {model_type} "
         f"{json.dumps(model_options)}, run {json.dumps(run_extra)}, device {device}")
     rows = []
     for start, pretrained in starts:
@@ -235,7 +235,8 @@ def run_curve(args) -> list[dict]:
             side.symlink_to(faces, target_is_directory=True)
         for target in targets:
             t0 = time.perf_counter()
-            trained = train_to(ws, model_type, model_options, run_extra, target, by_minutes, args.device, args.threads, pretrained)
+            trained = train_to(ws, model_type, model_options, run_extra, target, by_minutes, args.device, args.threads,
+                               pretrained)
             train_wall = time.perf_counter() - t0
             out = ws.output / (f"{target:g}min.mp4" if by_minutes else f"{int(target)}it.mp4")
             t0 = time.perf_counter()
@@ -298,7 +299,8 @@ def calibrate(args) -> list[dict]:
     for name, dst, result, identity in cases:
         t0 = time.perf_counter()
         row = {"case": name, **score(identity, pair.src, dst, result, args.every, args.max_frames),
-               "score_s": round(time.perf_counter() - t0, 1), "setup": {"pair": pair.name, "calibration": True, "every": args.every}}
+               "score_s": round(time.perf_counter() - t0, 1),
+               "setup": {"pair": pair.name, "calibration": True, "every": args.every}}
         rows.append(row)
         say(f"[calibrate] {name}: distance {row['distance']:.3f}, detail {row['detail']:.2f} ({row['score_s']:.0f} s)")
     return rows

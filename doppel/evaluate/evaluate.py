@@ -28,7 +28,7 @@ class EvaluateOptions:
     every_n: int = option(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
     max_frames: int = option(0, "Stop after this many analysed frames (0 = all).", min=0)
     detector: str = option("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
-    max_src_faces: int = option(200, "Source faces averaged into the source identity, spread over the set.", min=1)
+    max_src_faces: int = option(200, "Source faces (or source clip frames) averaged into the source identity, spread over the set.", min=1)
 
 
 @dataclass
