@@ -216,7 +216,7 @@ def run_curve(args) -> list[dict]:
     src_faces = extracted(pair.src, work, face_size, SRC_EVERY_N_CPU if device.type == "cpu" else 1, args.device)
     dst_faces = extracted(pair.dst, work, face_size, 1, args.device)
     identity = source_identity(pair.src, work)
-    targets = sorted(float(v) for v in (args.checkpoints or args.iterations).split(","))
+    targets = checkpoint_targets(args.checkpoints or args.iterations)
     by_minutes = bool(args.checkpoints)
     starts = [("scratch", "")] + ([("pretrained", str(Path(args.pretrained).resolve()))] if args.pretrained else [])
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -251,6 +251,17 @@ def run_curve(args) -> list[dict]:
             rows.append(row)
             say(table([row]).splitlines()[-1] + f"   (merge {merge_s:.0f} s, scoring {row['score_s']:.0f} s)")
     return rows
+
+
+def checkpoint_targets(text: str) -> list[float]:
+    """'5,10,20' -> [5.0, 10.0, 20.0]: the budgets, in all, at which the run is scored."""
+    try:
+        targets = sorted({float(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise SystemExit(f"checkpoints {text!r}: write numbers separated by commas, e.g. 5,10,20,30") from None
+    if not targets or targets[0] <= 0:
+        raise SystemExit(f"checkpoints {text!r}: give one or more budgets above 0")
+    return targets
 
 
 def pick_pair(args) -> Pair:

@@ -58,3 +58,10 @@ def test_table_prints_every_column_and_missing_values(quality):
     lines = quality.table([row]).splitlines()
     assert lines[0].split() == ["start", "min", "iter", "s/it", "dist", "<0.6", "detail", "pose°", "expr", "jitter", "PSNR", "out"]
     assert lines[2].split() == ["scratch", "5.0", "120", "2.50", "0.610", "40%", "0.30", "2.0", "0.050", "1.20", "n/a"]
+
+
+def test_checkpoints_are_sorted_budgets_and_nonsense_is_refused(quality):
+    assert quality.checkpoint_targets("30,5,10,5") == [5.0, 10.0, 30.0]
+    for bad in ("5,x", "", "0,10"):
+        with pytest.raises(SystemExit, match="checkpoints"):
+            quality.checkpoint_targets(bad)
