@@ -34,6 +34,7 @@ class SwapOptions:
     device: str | None = option(None, "auto, cpu, cuda, cuda:N, mps, xpu.")
     codec: str = option("h264", "Output codec: h264, h265, prores, ffv1, png.")
     crf: int = option(18, "h264/h265 quality (lower is better).", min=0, max=51)
+    strip: str | None = option(None, "Also write a before/after picture (destination, result, source) to this file.")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
 
@@ -175,6 +176,10 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
     if not out.exists():
         raise DoppelError("the merge stage is marked done but its output is gone", out,
                           hint=f"Delete {_marker(ws, 'merge')} to merge again")
+    if options.strip:
+        from doppel.pipeline.strip import before_after_strip
+
+        say(f"before/after picture: {before_after_strip(dst, out, ws.dst_aligned, ws.src_aligned, options.strip)}")
     return result
 
 
@@ -234,7 +239,7 @@ def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
     from doppel.merge.merger import OutputOptions, merge
     from doppel.merge.settings import MergeSettings
 
-    settings = MergeSettings(mode="overlay", mask_mode="dst", color_transfer="rct", blur=50, erode=5)
+    settings = MergeSettings()  # the defaults: overlay, the one mask rule, rct, a feather inside the mask
     r = merge(ws.model, dst, out, settings, ws.dst_aligned, OutputOptions(codec=options.codec, crf=options.crf),
               device=options.device, progress=options.progress)
     return {"frames": r.frames, "detail": f"{r.frames} frames ({r.frames_with_faces} with faces), {r.fps:.1f} frames/s"}

@@ -221,7 +221,7 @@ def train(
         val_faces = _to_device({**plain_batch(src_val, np.arange(n), "src"), **plain_batch(dst_val, np.arange(n), "dst")}, device, channels_last)
 
     # ---- objective (losses, optimizers, discriminators) and resume ----------------------------
-    objective = Objective(model, opts, device)
+    objective = Objective(model, opts, device, run.precision)
     if loaded is not None:
         objective.load(loaded, model_dir)
         ckpt.restore_rng(loaded.rng)
