@@ -107,3 +107,15 @@ def test_two_processes_under_torchrun(src_faces, dst_faces, tmp_path):
     assert ckpt.read_checkpoint(model).state.iteration == 3
     rows = (model / "history.csv").read_text().strip().splitlines()
     assert len(rows) == 4  # header + 3 iterations, written by rank 0 only
+
+
+def test_progress_is_plain_lines_when_stdout_is_a_pipe(src_faces, dst_faces, tmp_path):
+    """Logs and `doppel swap` output piped elsewhere still show the iteration and loss (no rich bar)."""
+    flags = [f for f in FLAGS if f != "--no-progress"]
+    cmd = [sys.executable, "-m", "doppel.cli", "train", "--src", str(src_faces), "--dst", str(dst_faces),
+           "--model", str(tmp_path / "model"), *flags, "--iterations", "2"]
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("iteration ")]
+    assert lines[0].startswith("iteration 1/2  loss ") and lines[-1].startswith("iteration 2/2  loss ")
+    assert all(" s/it  elapsed " in line for line in lines)
