@@ -33,6 +33,12 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, choices: Itera
                              metadata={k: v for k, v in meta.items() if v is not None})
 
 
+def same_option(cls: type, name: str) -> Any:
+    """A field declared like `cls.<name>` (default, help, limits), for options that pass it on unchanged."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=f.default, default_factory=f.default_factory, metadata=f.metadata)
+
+
 def flag(name: str) -> str:
     """The CLI spelling of an option: batch_size -> --batch-size."""
     return "--" + name.replace("_", "-")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doppel.core.options import option
+from doppel.core.options import check_options, option
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,6 @@ class DoctorOptions:
     frame_height: int = option(1080, "Destination frame height (for the disk estimate).", min=1)
     device: str = option("auto", "Device to test: auto, cpu, cuda, cuda:N.")
     timing_iterations: int = option(3, "Training steps timed per configuration.", min=1, max=50)
+
+    def __post_init__(self) -> None:
+        check_options(self)

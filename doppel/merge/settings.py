@@ -47,9 +47,8 @@ class MergeSettings:
     smooth_landmarks: int = option(2, "Temporal smoothing of face positions, in frames each side (0 = off).", min=0, max=15)
     morph: float = option(1.0, "AMP models only: how far toward the source identity (0..1).", min=0.0, max=1.0)
 
-    def validate(self) -> "MergeSettings":
+    def __post_init__(self) -> None:
         check_options(self)
-        return self
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,7 +62,7 @@ class MergeSettings:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise DoppelError(f"unknown merge settings: {', '.join(unknown)}", hint=f"Known: {', '.join(known)}")
-        return cls(**values).validate()
+        return cls(**values)
 
     @classmethod
     def load(cls, path: str | Path) -> "MergeSettings":
@@ -85,7 +84,7 @@ class MergeSettings:
     def with_overrides(self, **overrides: Any) -> "MergeSettings":
         """Apply the values that are not None (CLI flags the user actually gave)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **given).validate() if given else self
+        return replace(self, **given) if given else self
 
 
 def merge_settings_fields() -> list[dict]:

@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.core.options import option
+from doppel.core.options import check_options, option, same_option
 from doppel.core.workspace import Workspace
+from doppel.merge.output import OutputOptions
 
 STAGES = ("extract-src", "extract-dst", "train", "merge")
 MARKER_DIR = ".swap"
@@ -32,10 +33,13 @@ class SwapOptions:
     model_type: str | None = option(None, "Model (see 'doppel models'); default chosen for the device.")
     face_size: int | None = option(None, "Side of the aligned faces (default twice the model resolution).", min=32)
     device: str | None = option(None, "auto, cpu, cuda, cuda:N, mps, xpu.")
-    codec: str = option("h264", "Output codec: h264, h265, prores, ffv1, png.")
-    crf: int = option(18, "h264/h265 quality (lower is better).", min=0, max=51)
+    codec: str = same_option(OutputOptions, "codec")
+    crf: int = same_option(OutputOptions, "crf")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 @dataclass
@@ -231,7 +235,7 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
 
 
 def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
-    from doppel.merge.merger import OutputOptions, merge
+    from doppel.merge.merger import merge
     from doppel.merge.settings import MergeSettings
 
     settings = MergeSettings(mode="overlay", mask_mode="dst", color_transfer="rct", blur=50, erode=5)

@@ -81,10 +81,11 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def split_options(values: dict[str, Any], model_fields: set[str], where: Path | None = None) -> tuple[dict, dict]:
-    """(model options, run options) from one flat dict; unknown keys are refused."""
+    """(model options, run options) from one flat dict; unknown keys are refused. `model_type`, `src`
+    and `dst` (a config file may name them) are neither: the caller reads them."""
     model, run = {}, {}
     for key, value in values.items():
-        if key in ("model_type",):
+        if key in ("model_type", "src", "dst"):
             continue
         if key in RUN_FIELDS:
             run[key] = value

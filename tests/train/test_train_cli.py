@@ -95,6 +95,21 @@ def test_config_file_sets_options(tmp_path):
         read_config(tmp_path / "broken.toml")
 
 
+def test_config_file_names_the_facesets(src_faces, dst_faces, tmp_path):
+    """docs/train.md: `src` and `dst` may be given in the config file instead of as flags."""
+    from typer.testing import CliRunner
+
+    from doppel.cli import app
+
+    cfg = tmp_path / "train.toml"
+    model = "\n".join(f"{k} = {v}" for k, v in TINY.items())
+    cfg.write_text(f'src = "{src_faces}"\ndst = "{dst_faces}"\n[run]\niterations = 1\nthreads = 1\nworkers = 0\n'
+                   f'progress = false\nval_share = 0\n[model]\n{model}\n')
+    result = CliRunner().invoke(app, ["train", "--model", str(tmp_path / "model"), "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert ckpt.read_checkpoint(tmp_path / "model").state.iteration == 1
+
+
 @pytest.mark.slow
 def test_two_processes_under_torchrun(src_faces, dst_faces, tmp_path):
     """DDP with the gloo backend on CPU: the same code path as several GPUs (NCCL)."""
