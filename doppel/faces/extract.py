@@ -37,6 +37,7 @@ from doppel.faces.pose import estimate_pose
 from doppel.faces.prefetch import prefetch
 from doppel.faces.processes import fork_available, run_tasks
 from doppel.faces.smooth import TrackSmoother
+from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, TruncatedVideoError, is_image, is_video, open_container, read_frames
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract"]
@@ -88,9 +89,9 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
     truncated: TruncatedVideoError | None = None
     failed = True
     try:
-        with _progress_bar(progress, info["total"], options) as bar:
+        with progress_bar("extracting", _frames_to_process(info["total"], options), progress) as bar:
             try:
-                _run_segments(src, video, done, options, info, bar, state)
+                _run_segments(src, video, done, options, info, bar.advance, state)
             except TruncatedVideoError as e:
                 truncated = e  # the frames before the damage were processed and written
         failed = False
@@ -460,30 +461,12 @@ def _os_error(e: OSError, out: Path) -> DoppelError:
 # ---- progress and debug -------------------------------------------------------------------------
 
 
-class _progress_bar:
-    """A rich progress bar (or nothing), used as `bar(advance)`."""
-
-    def __init__(self, enabled: bool, total: int | None, options: ExtractOptions):
-        self.enabled = enabled
-        if total is not None:
-            total = -(-total // options.every_n)
-            if options.max_frames is not None:
-                total = min(total, options.max_frames)
-        self.total = total
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
-        self._progress.start()
-        task = self._progress.add_task("extract", total=self.total)
-        return lambda n: self._progress.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self._progress.stop()
+def _frames_to_process(total: int | None, options: ExtractOptions) -> int | None:
+    """The progress bar's total: one frame in `every_n`, at most `max_frames`."""
+    if total is None:
+        return None
+    total = -(-total // options.every_n)
+    return total if options.max_frames is None else min(total, options.max_frames)
 
 
 def _write_debug(folder: Path, frame: Frame, faces: list[Face], stem: str) -> None:

@@ -15,7 +15,6 @@ validate (truncated, tampered) is refused with a DoppelError and nothing is load
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -32,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from doppel import __version__
 from doppel.core.atomic import atomic_path, write_json
 from doppel.core.errors import DoppelError
+from doppel.models.io import sha256_file
 
 MODEL_JSON = "model.json"
 MODEL_WEIGHTS = "model.safetensors"
@@ -67,14 +67,6 @@ class Loaded:
     modules: dict[str, dict[str, torch.Tensor]]
     rng: dict
     fell_back: bool = False
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def has_checkpoint(folder: Path) -> bool:

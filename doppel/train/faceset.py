@@ -18,6 +18,7 @@ import numpy as np
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import list_images, read_face
+from doppel.media.progress import progress_bar
 from doppel.masks.landmarks import eyes_mouth_mask, face_hull_mask
 
 # How far the hull reaches above the brows (share of chin-to-brow), so whole-face masks cover the forehead.
@@ -117,24 +118,13 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
     masks = np.empty((n, resolution, resolution), np.uint8)
     ems = np.empty((n, resolution, resolution), np.uint8)
     yaw = np.empty(n, np.float32)
-    task = None
-    if progress and n > 50:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task(f"loading {folder.name}", total=n)
-    try:
+    with progress_bar(f"loading {folder.name}", n, progress and n > 50, transient=True) as bar:
         for i, p in enumerate(paths):
             image, mask, em, yaw[i] = load_face(p, resolution, face_type)
             images[i] = image
             masks[i] = np.round(np.clip(mask, 0, 1) * 255)
             ems[i] = np.round(np.clip(em, 0, 1) * 255)
-            if task is not None:
-                bar.advance(task)
-    finally:
-        if task is not None:
-            bar.stop()
+            bar.advance()
     return Faceset(folder, [p.name for p in paths], images, masks, ems, yaw)
 
 
