@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doppel.core.options import check_options, option
+from doppel.core.options import CheckedOptions, option
 
 
 @dataclass(frozen=True)
-class DoctorOptions:
+class DoctorOptions(CheckedOptions):
     model_type: str = option("saehd", "Model type to size for this machine (see 'doppel train --help').")
     resolution: int = option(0, "Resolution you want (0 = the model's default).", min=0, max=640)
     batch: int = option(0, "Batch size you want (0 = the model's default).", min=0, max=512)
@@ -21,6 +21,3 @@ class DoctorOptions:
     frame_height: int = option(1080, "Destination frame height (for the disk estimate).", min=1)
     device: str = option("auto", "Device to test: auto, cpu, cuda, cuda:N.")
     timing_iterations: int = option(3, "Training steps timed per configuration.", min=1, max=50)
-
-    def __post_init__(self) -> None:
-        check_options(self)

@@ -16,7 +16,7 @@ import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
-from doppel.core.options import check_options, option
+from doppel.core.options import CheckedOptions, option
 from doppel.evaluate import measures
 from doppel.evaluate.tracking import TEMPORAL_RUN, TemporalRuns, follow, main_face
 from doppel.media.progress import progress_bar
@@ -24,14 +24,11 @@ from doppel.media.reader import TruncatedVideoError, read_frames
 
 
 @dataclass(frozen=True)
-class EvaluateOptions:
+class EvaluateOptions(CheckedOptions):
     every_n: int = option(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
     max_frames: int = option(0, "Stop after this many analysed frames (0 = all).", min=0)
     detector: str = option("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
     max_src_faces: int = option(200, "Source faces averaged into the source identity, spread over the set.", min=1)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 @dataclass

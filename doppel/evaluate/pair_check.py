@@ -15,21 +15,18 @@ import numpy as np
 
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_face
-from doppel.core.options import check_options, option
+from doppel.core.options import CheckedOptions, option
 from doppel.evaluate import face_traits
 
 
 @dataclass(frozen=True)
-class PairCheckOptions:
+class PairCheckOptions(CheckedOptions):
     pose_tolerance: float = option(12.0, "Degrees of (yaw, pitch) distance that still count as a close pose.", min=1, max=90)
     eye_tolerance: float = option(0.08, "Eye openness (aspect ratio) difference that still counts as close.", min=0.01, max=1)
     mouth_tolerance: float = option(0.15, "Mouth openness difference that still counts as close.", min=0.01, max=2)
     light_tolerance: float = option(25.0, "Lighting descriptor distance (Lab units) that still counts as close.", min=1, max=200)
     shape_tolerance: float = option(0.05, "Relative face-width difference that starts to show an edge.", min=0.0, max=1)
     grid_step: float = option(10.0, "Degrees per cell of the coverage map.", min=2, max=45)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 @dataclass

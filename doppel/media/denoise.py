@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options, option
+from doppel.core.options import CheckedOptions, option
 from doppel.media.info import video_info
 from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, is_video, read_frames
@@ -27,12 +27,9 @@ from doppel.provenance.output import write_rendered_image
 
 
 @dataclass(frozen=True)
-class DenoiseOptions:
+class DenoiseOptions(CheckedOptions):
     strength: float = option(5.0, "Noise level to remove (in 8-bit levels), 1..20.", min=1.0, max=20.0)
     radius: int = option(2, "Neighbour frames on each side.", min=0, max=5)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 def _prepare(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

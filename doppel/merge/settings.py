@@ -9,7 +9,7 @@ from typing import Any
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options, describe_options, option
+from doppel.core.options import CheckedOptions, describe_options, option
 
 MODES = ("original", "overlay", "hist-match", "seamless", "seamless-hist-match", "raw-rgb", "raw-predict")
 MASK_MODES = (
@@ -29,7 +29,7 @@ SHARPEN_MODES = ("none", "box", "gaussian")
 
 
 @dataclass(frozen=True)
-class MergeSettings:
+class MergeSettings(CheckedOptions):
     mode: str = option("overlay", "How the predicted face meets the frame.", choices=MODES)
     mask_mode: str = option("dst", "Which mask decides where the face goes.", choices=MASK_MODES)
     erode: int = option(0, "Shrink (>0) or grow (<0) the mask, in percent of the face.", min=-400, max=400)
@@ -46,9 +46,6 @@ class MergeSettings:
     color_degrade: int = option(0, "Fewer colour levels in the predicted face (banded, compressed look).", min=0, max=100)
     smooth_landmarks: int = option(2, "Temporal smoothing of face positions, in frames each side (0 = off).", min=0, max=15)
     morph: float = option(1.0, "AMP models only: how far toward the source identity (0..1).", min=0.0, max=1.0)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
     def to_dict(self) -> dict:
         return asdict(self)

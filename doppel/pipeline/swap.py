@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options, option, same_option
+from doppel.core.options import CheckedOptions, option, same_option
 from doppel.core.workspace import Workspace
 from doppel.merge.output import OutputOptions
 
@@ -27,7 +27,7 @@ SRC_EVERY_N_CPU = 2  # neighbouring source frames are near duplicates; on CPU ex
 
 
 @dataclass(frozen=True)
-class SwapOptions:
+class SwapOptions(CheckedOptions):
     minutes: float | None = option(None, "Training budget in minutes (default 5 on CPU, 30 on a GPU).", min=0.0)
     iterations: int | None = option(None, "Train to this iteration instead of a time budget.", min=1)
     model_type: str | None = option(None, "Model (see 'doppel models'); default chosen for the device.")
@@ -37,9 +37,6 @@ class SwapOptions:
     crf: int = same_option(OutputOptions, "crf")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 @dataclass

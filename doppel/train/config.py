@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options
+from doppel.core.options import CheckedOptions
 from doppel.models.options import opt
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class RunOptions(CheckedOptions):
     iterations: int = opt(0, "Stop at this iteration (0 = no target).", group="run", min=0)
     minutes: float = opt(0.0, "Stop after this many minutes of training (0 = no limit).", group="run", min=0.0)
     autosave_minutes: float = opt(15.0, "Save the model every N minutes.", group="run", min=0.0)
@@ -42,9 +42,6 @@ class RunOptions:
     status_seconds: float = opt(5.0, "Write status.json every N seconds.", group="run", min=0.5)
     pretrained: str = opt("", "Start a new model from this pretrained model folder (same architecture).", group="run")
     progress: bool = opt(True, "Show a progress bar.", group="run")
-
-    def __post_init__(self) -> None:
-        check_options(self)  # values from config files and the studio arrive as text or other numbers
 
     def replace(self, **changes: Any) -> "RunOptions":
         return dataclasses.replace(self, **changes)

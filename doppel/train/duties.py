@@ -13,6 +13,7 @@ from typing import Callable
 
 import torch
 
+from doppel.core.errors import DoppelError
 from doppel.media.progress import progress_bar
 from doppel.train import checkpoint as ckpt
 from doppel.train.config import RunOptions
@@ -116,8 +117,6 @@ class Checkpoints:
             self.saved_at = time.monotonic()
 
     def roll_back(self, why: str, at_iteration: int) -> None:
-        from doppel.core.errors import DoppelError
-
         state = self.state
         if state.rollbacks_in_a_row >= MAX_ROLLBACKS_IN_A_ROW:
             raise DoppelError(f"the loss kept turning into NaN/inf ({why})", self.model_dir,
@@ -144,7 +143,9 @@ class Validation:
         return self.faces is not None and iteration % self.every == 0
 
     def add_train_losses(self, rows: list[dict]) -> None:
-        self._train_losses.extend(row["loss"] for row in rows)
+        """Training losses since the last check: the overfitting warning compares their mean."""
+        if self.faces is not None:
+            self._train_losses.extend(row["loss"] for row in rows)
 
     def check(self, objective, model, iteration: int) -> bool:
         """Compute the validation loss; True when the run should stop early."""

@@ -26,7 +26,7 @@ FOREHEAD = {FaceType.WHOLE_FACE: 0.35, FaceType.HEAD: 0.6}
 
 
 @dataclass
-class Faceset:
+class TrainingFaces:
     """Faces of one identity in memory: uint8 arrays, N x R x R (x 3 for images, BGR)."""
 
     folder: Path
@@ -39,9 +39,9 @@ class Faceset:
     def __len__(self) -> int:
         return len(self.names)
 
-    def subset(self, index: np.ndarray) -> "Faceset":
+    def subset(self, index: np.ndarray) -> "TrainingFaces":
         index = np.asarray(index, np.int64)
-        return Faceset(
+        return TrainingFaces(
             self.folder,
             [self.names[i] for i in index],
             self.images[index],
@@ -107,7 +107,7 @@ def load_face(path: Path, resolution: int, face_type: FaceType) -> tuple[np.ndar
     return image, mask, em, float(meta.pose.yaw)
 
 
-def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> Faceset:
+def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> TrainingFaces:
     """Read every aligned face of `folder` (skipping the trash) into memory."""
     folder = Path(folder)
     paths = list_images(folder)
@@ -125,10 +125,10 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
             masks[i] = np.round(np.clip(mask, 0, 1) * 255)
             ems[i] = np.round(np.clip(em, 0, 1) * 255)
             bar.advance()
-    return Faceset(folder, [p.name for p in paths], images, masks, ems, yaw)
+    return TrainingFaces(folder, [p.name for p in paths], images, masks, ems, yaw)
 
 
-def split_holdout(faces: Faceset, share: float, seed: int, min_count: int = 2) -> tuple[Faceset, Faceset | None]:
+def split_holdout(faces: TrainingFaces, share: float, seed: int, min_count: int = 2) -> tuple[TrainingFaces, TrainingFaces | None]:
     """Hold out `share` of the faces (at least `min_count`, leaving at least as many for training)."""
     n = len(faces)
     if share <= 0 or n < 2 * min_count + 2:

@@ -27,7 +27,7 @@ from doppel.train import distributed as ddp
 from doppel.models.train_options import TrainingOptions
 from doppel.train.augment import AugmentSettings
 from doppel.train.config import RunOptions, settle_model_options
-from doppel.train.faceset import Faceset, load_faceset, split_holdout
+from doppel.train.faceset import TrainingFaces, load_faceset, split_holdout
 from doppel.train.history import History
 from doppel.train.objective import Objective
 from doppel.train.duties import (Checkpoints, Every, LossBuffer, Previews, RunClock, StatusReport, TrainingProgress,
@@ -88,7 +88,7 @@ def _auto_workers(device: torch.device, requested: int) -> int:
     return max(2, min(8, cores - 1))
 
 
-def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progress: bool) -> tuple[Faceset, Faceset]:
+def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progress: bool) -> tuple[TrainingFaces, TrainingFaces]:
     src = load_faceset(src_dir, resolution, face_type, progress)
     if pretrain and (dst_dir is None or Path(dst_dir) == Path(src_dir)):
         return src, src  # pretraining on one generic faceset of many people
@@ -97,7 +97,7 @@ def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progres
     return src, load_faceset(dst_dir, resolution, face_type, progress)
 
 
-def _fixed_preview_faces(src: Faceset, dst: Faceset, count: int = 4) -> dict:
+def _fixed_preview_faces(src: TrainingFaces, dst: TrainingFaces, count: int = 4) -> dict:
     """The same faces in every preview: spread over each set."""
     si = np.linspace(0, len(src) - 1, min(count, len(src), len(dst))).round().astype(int)
     di = np.linspace(0, len(dst) - 1, len(si)).round().astype(int)
@@ -112,7 +112,7 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
 class _Batches:
     """Training batches on the device, numbered by iteration; restarted after a rollback."""
 
-    def __init__(self, src: Faceset, dst: Faceset, settings: SampleSettings, device: torch.device, rank: int,
+    def __init__(self, src: TrainingFaces, dst: TrainingFaces, settings: SampleSettings, device: torch.device, rank: int,
                  workers: int, gpu_augment: bool, channels_last: bool):
         self.src, self.dst, self.settings, self.device, self.rank = src, dst, settings, device, rank
         self.workers, self.gpu_augment, self.channels_last = workers, gpu_augment, channels_last
@@ -338,7 +338,7 @@ def _restore_weights(model, opts, loaded, pre, run: RunOptions, say) -> tuple[ck
     return ckpt.TrainState(), None
 
 
-def _validation_faces(src_val: Faceset | None, dst_val: Faceset | None, device: torch.device, channels_last: bool) -> dict | None:
+def _validation_faces(src_val: TrainingFaces | None, dst_val: TrainingFaces | None, device: torch.device, channels_last: bool) -> dict | None:
     """The same held-out faces at every validation (at most 32 a side), on the device."""
     if src_val is None or dst_val is None:
         return None
