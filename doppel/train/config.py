@@ -18,6 +18,7 @@ from typing import Any
 from doppel.core.errors import DoppelError
 from doppel.core.options import CheckedOptions
 from doppel.models.options import opt
+from doppel.models.train_options import TrainingOptions
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def make_run_options(values: dict[str, Any]) -> RunOptions:
     return RunOptions(**{k: v for k, v in values.items() if v is not None})
 
 
-def settle_model_options(name: str, saved: dict | None, requested: dict[str, Any], folder: Path) -> Any:
+def settle_model_options(name: str, saved: dict | None, requested: dict[str, Any], folder: Path) -> TrainingOptions:
     """The options of the model to build: defaults < saved < requested. Fixed options cannot change."""
     from doppel.models.registry import make_options, model_options
 

@@ -305,7 +305,8 @@ def train(
                        (state.iteration - start_iteration) / max(seconds, 1e-9), clock.data_wait_share(), state.rollbacks)
 
 
-def _model_options(model_dir: Path, model_type: str | None, requested: dict, loaded, pre, run: RunOptions, say):
+def _model_options(model_dir: Path, model_type: str | None, requested: dict, loaded, pre, run: RunOptions,
+                   say) -> tuple[str, TrainingOptions]:
     """(model name, TrainingOptions) for a resumed model, one started from a pretrained model, or a new one."""
     if loaded is not None:
         name = loaded.model_json["name"]
