@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover
 
 from doppel import __version__
 from doppel.core.errors import DoppelError
+from doppel.core.native_log import filter_native_logs, stderr_is_terminal
 
 app = typer.Typer(
     name="doppel",
@@ -66,7 +67,8 @@ for _name in STAGE_CLIS:
 
 
 def main() -> None:
-    err = Console(stderr=True)
+    filter_native_logs()
+    err = Console(stderr=True, force_terminal=stderr_is_terminal() or None)
     try:
         # Typer turns Ctrl-C into exit code 130 and, outside standalone mode, returns exit codes.
         code = app(standalone_mode=False)

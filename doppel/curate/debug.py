@@ -10,7 +10,7 @@ import numpy as np
 
 from doppel.core.images import write_image
 from doppel.curate.faceset import map_faces, scan_faceset
-from doppel.masks import landmarks as lm
+from doppel.core import face_mask as lm
 
 _GROUPS = (
     (lm.JAW, (255, 200, 0), False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from doppel.masks.landmarks import face_hull_mask
+from doppel.core.face_mask import face_hull_mask
 
 WORK_SIZE = 256
 

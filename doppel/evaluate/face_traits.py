@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from doppel.masks.landmarks import face_hull_mask
+from doppel.core.face_mask import face_hull_mask
 
 
 def _pts(landmarks: np.ndarray) -> np.ndarray:

@@ -194,7 +194,7 @@ def masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 def outside_face_mask(landmarks_frame: np.ndarray, shape: tuple[int, int], grow: float = 0.25) -> np.ndarray:
     """1 outside the face: the 68-point hull with its forehead, grown by `grow` x inter-ocular so the
     blend seam of a swap counts as inside."""
-    from doppel.masks.landmarks import face_hull_mask
+    from doppel.core.face_mask import face_hull_mask
 
     h, w = shape[:2]
     inside = face_hull_mask(landmarks_frame, (h, w), forehead=0.6)

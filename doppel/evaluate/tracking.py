@@ -37,7 +37,7 @@ class TemporalRuns:
                 runs.append([])
 
     def add(self, d_frame, r_frame, d_face, r_face) -> None:
-        from doppel.masks.landmarks import face_hull_mask
+        from doppel.core.face_mask import face_hull_mask
 
         if d_face is None or r_face is None:  # continuity broken
             self.new_run()

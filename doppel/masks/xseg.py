@@ -5,7 +5,7 @@
     load_xseg(model_dir) / predict_masks(model, images)
     apply_xseg(model_dir, faces_dir)         store a learned mask in every face's metadata
     remove_xseg(faces_dir, labels=False)     drop learned masks (and, asked, the labels: backed up first)
-    face_mask(meta, size)                    what training and merge use: learned > labels > landmark hull
+    face_mask(meta, size)                    the one mask rule (doppel/core/face_mask.py): learned > labels > landmark hull
 """
 
 from __future__ import annotations
@@ -19,16 +19,8 @@ from doppel.core.errors import NoMetadataError
 from doppel.core.images import TRASH_DIR, list_images, read_image
 from doppel.core.metadata import read_metadata, write_metadata
 from doppel.masks.xseg_io import XSegModel, load_xseg, predict_masks, save_xseg
-from doppel.masks.xseg_labels import (
-    decode_mask,
-    encode_mask,
-    face_mask,
-    hull_polygon,
-    iou,
-    label_mask,
-    polygons_to_mask,
-    validate_polygons,
-)
+from doppel.core.face_mask import decode_mask, face_mask, label_mask, polygons_to_mask
+from doppel.masks.xseg_labels import encode_mask, hull_polygon, iou, validate_polygons
 from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
 from doppel.media.progress import progress_bar
 from doppel.masks.xseg_train import XSegTrainResult, train_xseg

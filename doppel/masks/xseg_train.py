@@ -25,7 +25,7 @@ from doppel.core.images import list_images, read_image
 from doppel.core.metadata import read_metadata
 from doppel.masks import xseg_io
 from doppel.masks.xseg_augment import augment
-from doppel.masks.xseg_labels import label_mask
+from doppel.core.face_mask import label_mask
 from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
 from doppel.media.progress import progress_bar
 

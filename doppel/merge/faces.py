@@ -11,6 +11,7 @@ import numpy as np
 
 from doppel.core.alignments import Alignments
 from doppel.core.errors import DoppelError
+from doppel.core.face_mask import stored_mask
 from doppel.core.facetype import FaceType
 from doppel.core.metadata import FaceMeta, read_metadata
 from doppel.faces.align import alignment_matrix, invert, transform_points
@@ -84,11 +85,7 @@ def smooth_faces(by_frame: dict[int, list[FaceMeta]], radius: int) -> dict[int, 
 
 
 def _xseg_in_model_space(meta: FaceMeta, face_to_frame: np.ndarray, size: int) -> np.ndarray | None:
-    if not meta.xseg_mask and not meta.xseg_polygons:
-        return None
-    from doppel.masks.xseg_labels import decode_mask, label_mask
-
-    mask = decode_mask(meta.xseg_mask, meta.size) if meta.xseg_mask else label_mask(meta, meta.size)
+    mask = stored_mask(meta, meta.size)
     if mask is None:
         return None
     # meta face pixels -> frame -> model face pixels
@@ -111,6 +108,7 @@ def prepare_faces(frame: np.ndarray, faces: FrameFaces, face_type: FaceType, siz
                 landmarks=transform_points(lm, to_face),
                 xseg=_xseg_in_model_space(meta, face_to_frame, size),
                 motion=(float(motion[0]), float(motion[1])),
+                face_type=face_type,
             )
         )
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from doppel.masks.landmarks import LEFT_EYE, RIGHT_EYE
+from doppel.core.face_mask import LEFT_EYE, RIGHT_EYE
 
 
 def jitter(track: dict[int, np.ndarray]) -> float:

@@ -12,13 +12,14 @@ import cv2
 import numpy as np
 
 from doppel.core.errors import DoppelError
+from doppel.core.face_mask import landmark_mask
+from doppel.core.facetype import FaceType
 from doppel.imaging.blend import hist_match, seamless_clone
 from doppel.imaging.color import color_transfer
 from doppel.imaging.degrade import bicubic_degrade, color_degrade, motion_blur
 from doppel.imaging.masks import erode_blur
 from doppel.imaging.sharpen import denoise, sharpen
 from doppel.imaging.warp import scale_about_center, warp_into_roi, warped_bounds
-from doppel.masks.landmarks import face_hull_mask
 from doppel.merge.settings import MergeSettings
 
 
@@ -31,6 +32,7 @@ class MergeFace:
     landmarks: np.ndarray  # 68x2 in model-face pixels
     xseg: np.ndarray | None = None  # RxR float32 XSeg mask of the destination face, if the faceset has one
     motion: tuple[float, float] = (0.0, 0.0)  # face-centre motion per frame, in model-face pixels
+    face_type: FaceType = FaceType.WHOLE_FACE  # the model's: decides whether the landmark mask has a forehead
 
 
 @dataclass
@@ -57,7 +59,7 @@ def _mask_part(name: str, face: MergeFace, pred: Prediction, size: int) -> np.nd
     if name == "full":
         return np.ones((size, size), np.float32)
     if name == "dst":
-        return face_hull_mask(np.asarray(face.landmarks) * (size / res), size)
+        return landmark_mask(np.asarray(face.landmarks) * (size / res), size, face.face_type)
     part = {"learned-prd": pred.mask, "learned-dst": pred.dst_mask, "xseg-dst": face.xseg, "xseg-prd": pred.xseg}[name]
     if part is None:
         hints = {

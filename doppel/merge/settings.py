@@ -33,7 +33,7 @@ class MergeSettings(CheckedOptions):
     mode: str = option("overlay", "How the predicted face meets the frame.", choices=MODES)
     mask_mode: str = option("dst", "Which mask decides where the face goes.", choices=MASK_MODES)
     erode: int = option(0, "Shrink (>0) or grow (<0) the mask, in percent of the face.", min=-400, max=400)
-    blur: int = option(10, "Feather the mask edge, in percent of the face.", min=0, max=400)
+    blur: int = option(50, "Feather the mask edge: its width in percent of a tenth of the face (50 = 5 % of the face).", min=0, max=400)
     motion_blur: int = option(0, "Blur the face along its motion between neighbouring frames (strength).", min=0, max=100)
     face_scale: int = option(0, "Grow (>0) or shrink (<0) the output face, in percent.", min=-50, max=50)
     color_transfer: str = option("rct", "Recolour the predicted face toward the destination face.", choices=COLOR_TRANSFERS)

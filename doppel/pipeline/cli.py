@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = field_option(SwapOptions, "device"),
         codec: str = field_option(SwapOptions, "codec"),
         crf: int = field_option(SwapOptions, "crf"),
+        strip: Optional[str] = field_option(SwapOptions, "strip"),
     ) -> None:
         """Extract faces from SRC and DST, train a model, merge it into DST: one command, resumable."""
         from rich.console import Console
@@ -33,7 +34,8 @@ def register(app: typer.Typer) -> None:
         from doppel.pipeline.swap import summary_rows, swap
 
         result = swap(src, dst, out, workspace, SwapOptions(minutes=minutes, iterations=iterations, model_type=model_type,
-                                                            face_size=face_size, device=device, codec=codec, crf=crf))
+                                                            face_size=face_size, device=device, codec=codec, crf=crf,
+                                                            strip=strip))
         table = Table(title="doppel swap")
         for col in ("stage", "status", "time", "result"):
             table.add_column(col)

@@ -35,6 +35,7 @@ class SwapOptions(CheckedOptions):
     device: str | None = option(None, "auto, cpu, cuda, cuda:N, mps, xpu.")
     codec: str = same_option(OutputOptions, "codec")
     crf: int = same_option(OutputOptions, "crf")
+    strip: str | None = option(None, "Also write a before/after picture (destination, result, source) to this file.")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
 
@@ -176,6 +177,10 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
     if not out.exists():
         raise DoppelError("the merge stage is marked done but its output is gone", out,
                           hint=f"Delete {_marker(ws, 'merge')} to merge again")
+    if options.strip:
+        from doppel.pipeline.strip import before_after_strip
+
+        say(f"before/after picture: {before_after_strip(dst, out, ws.dst_aligned, ws.src_aligned, options.strip)}")
     return result
 
 
@@ -235,7 +240,7 @@ def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
     from doppel.merge.merger import merge
     from doppel.merge.settings import MergeSettings
 
-    settings = MergeSettings(mode="overlay", mask_mode="dst", color_transfer="rct", blur=50, erode=5)
+    settings = MergeSettings()  # the defaults: overlay, the one mask rule, rct, a feather inside the mask
     r = merge(ws.model, dst, out, settings, ws.dst_aligned, OutputOptions(codec=options.codec, crf=options.crf),
               device=options.device, progress=options.progress)
     return {"frames": r.frames, "detail": f"{r.frames} frames ({r.frames_with_faces} with faces), {r.fps:.1f} frames/s"}

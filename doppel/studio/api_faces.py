@@ -130,9 +130,9 @@ def face_meta(studio, req: Request) -> dict:
 
 
 def face_mask(studio, req: Request) -> Response:
-    """The mask a face has as a grey PNG: `source` auto (what training uses), labels, xseg or hull."""
-    from doppel.masks.landmarks import face_hull_mask
-    from doppel.masks.xseg_labels import decode_mask, face_mask as best_mask, label_mask
+    """The mask a face has as a grey PNG: `source` auto (the one mask rule training and merge use),
+    labels, xseg or hull (the landmark hull for the face's type)."""
+    from doppel.core.face_mask import decode_mask, face_mask as rule_mask, label_mask, landmark_mask
 
     path = face_path(studio, faceset_dir(studio, req), req.arg("name"))
     meta = read_metadata(path)
@@ -142,9 +142,9 @@ def face_mask(studio, req: Request) -> Response:
     elif source == "xseg":
         mask = decode_mask(meta.xseg_mask, size) if meta.xseg_mask else None
     elif source == "hull":
-        mask = face_hull_mask(meta.landmarks, size)
+        mask = landmark_mask(meta.landmarks, size, meta.face_type)
     elif source == "auto":
-        mask = best_mask(meta, size)
+        mask = rule_mask(meta, size)
     else:
         raise HttpError(400, "source must be auto, labels, xseg or hull")
     if mask is None:

@@ -35,6 +35,7 @@ class RunOptions(CheckedOptions):
     early_stop: bool = opt(False, "Stop when the validation loss has not improved for --patience checks.", group="run")
     patience: int = opt(10, "Validation checks without improvement before --early-stop stops.", group="run", min=1)
     device: str = opt("auto", "Compute device: auto, cpu, cuda, cuda:N, mps, xpu.", group="run")
+    precision: str = opt("auto", "Arithmetic: auto (bf16 where the GPU or CPU computes it natively, e.g. AVX512_BF16), fp32, bf16.", group="run", choices=("auto", "fp32", "bf16"))
     compile: bool = opt(False, "torch.compile the model (CUDA; slower start, faster steps).", group="run")
     seed: int = opt(0, "Random seed (weights init, batches, augmentation).", group="run")
     threads: int = opt(0, "CPU threads for the model (0 = every core).", group="run", min=0, max=1024)

@@ -1,14 +1,13 @@
 """Load an aligned faceset into memory at model resolution, with its training masks.
 
 Each face is read once (image + metadata), resized to the model resolution, and its masks are
-computed once: the XSeg mask from the metadata if the face has one, else the landmark hull (with
-the forehead for whole-face/head sets), and the eyes/mouth hull inside it. Faces of a larger face
+computed once: the one mask rule (doppel/core/face_mask.py: XSeg mask, else labels, else the
+landmark hull with the forehead for whole-face/head models), and the eyes/mouth hull inside it. Faces of a larger face
 type than the model's are re-cropped through their source landmarks.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +17,8 @@ import numpy as np
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import list_images, read_face
+from doppel.core.face_mask import eyes_mouth_mask, landmark_mask, stored_mask
 from doppel.media.progress import progress_bar
-from doppel.masks.landmarks import eyes_mouth_mask, face_hull_mask
-
-# How far the hull reaches above the brows (share of chin-to-brow), so whole-face masks cover the forehead.
-FOREHEAD = {FaceType.WHOLE_FACE: 0.35, FaceType.HEAD: 0.6}
 
 
 @dataclass
@@ -49,17 +45,6 @@ class TrainingFaces:
             self.em_masks[index],
             self.yaw[index],
         )
-
-
-def _decode_xseg(b64: str, size: int) -> np.ndarray | None:
-    try:
-        data = np.frombuffer(base64.b64decode(b64), np.uint8)
-        mask = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-    except (ValueError, cv2.error):
-        return None
-    if mask is None:
-        return None
-    return cv2.resize(mask, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
 
 
 def _recrop_matrix(meta, face_type: FaceType, resolution: int) -> np.ndarray:
@@ -96,13 +81,11 @@ def load_face(path: Path, resolution: int, face_type: FaceType) -> tuple[np.ndar
     image = cv2.warpAffine(face.image, m, (resolution, resolution), flags=interp, borderMode=cv2.BORDER_REPLICATE)
     lm_px = np.asarray(meta.landmarks, np.float64) * (w / max(meta.size, 1))
     landmarks = lm_px @ m[:, :2].T + m[:, 2]
-    mask = None
-    if meta.xseg_mask:
-        xseg = _decode_xseg(meta.xseg_mask, w)
-        if xseg is not None:
-            mask = cv2.warpAffine(xseg, m, (resolution, resolution), flags=cv2.INTER_LINEAR)
-    if mask is None:
-        mask = face_hull_mask(landmarks, resolution, forehead=FOREHEAD.get(face_type, 0.0))
+    xseg = stored_mask(meta, w)
+    if xseg is not None:
+        mask = cv2.warpAffine(xseg, m, (resolution, resolution), flags=cv2.INTER_LINEAR)
+    else:  # the same rule as face_mask(), drawn at the model's resolution for a crisp edge
+        mask = landmark_mask(landmarks, resolution, face_type)
     em = eyes_mouth_mask(landmarks, resolution) * mask
     return image, mask, em, float(meta.pose.yaw)
 

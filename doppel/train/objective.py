@@ -24,7 +24,7 @@ def _names(module: torch.nn.Module, params: list[torch.Tensor]) -> list[str]:
 
 
 class Objective:
-    def __init__(self, model: torch.nn.Module, options: TrainingOptions, device: torch.device):
+    def __init__(self, model: torch.nn.Module, options: TrainingOptions, device: torch.device, precision: str = "auto"):
         self.model, self.options, self.device = model, options, device
         self.params = model.generator_parameters()
         self.param_names = _names(model, self.params)
@@ -37,7 +37,7 @@ class Objective:
                                if not (pretrain and k == "gan")}  # pretraining: GAN off
         self.disc_params = [p for d in self.discriminators.values() for p in d.parameters()]
         self.disc_optimizer = optim.make_optimizer(self.disc_params, options) if self.disc_params else None
-        dtype = autocast_dtype(device)
+        dtype = autocast_dtype(device, precision)
         self.autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
         self.scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
 

@@ -205,7 +205,7 @@ def train(
     val_faces = _validation_faces(src_val, dst_val, device, channels_last)
 
     # ---- objective (losses, optimizers, discriminators) and resume ----------------------------
-    objective = Objective(model, opts, device)
+    objective = Objective(model, opts, device, run.precision)
     if loaded is not None:
         objective.load(loaded, model_dir)
         ckpt.restore_rng(loaded.rng)

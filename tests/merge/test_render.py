@@ -11,7 +11,7 @@ import pytest
 from doppel.core.errors import DoppelError
 from doppel.imaging.masks import erode_blur, mask_extent
 from doppel.imaging.warp import warp_into_roi
-from doppel.masks.landmarks import face_hull_mask
+from doppel.core.face_mask import face_hull_mask
 from doppel.media.reader import read_frames
 from doppel.merge.faces import load_faces, prepare_faces, smooth_faces
 from doppel.merge.predict import Predictor

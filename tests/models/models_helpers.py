@@ -10,7 +10,7 @@ import torch
 def load_faces(folder, n: int, size: int) -> dict:
     """The first n aligned faces of a folder at `size`, with landmark-hull masks: tensors."""
     from doppel.core.images import list_images, read_face
-    from doppel.masks.landmarks import eyes_mouth_mask, face_hull_mask
+    from doppel.core.face_mask import eyes_mouth_mask, face_hull_mask
 
     images, masks, ems = [], [], []
     for path in list_images(folder)[:n]:

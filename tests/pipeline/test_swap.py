@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,11 @@ def test_swap_resumes_after_interruption_in_each_stage(data_dir, tmp_path, monke
 
     again = swap(src, dst, out, ws, options)  # everything done: nothing runs
     assert all(s.status == "skipped" for s in again.stages)
+
+    # The before/after picture: three rows (destination, result, source) of four face tiles.
+    import cv2
+
+    strip = swap(src, dst, out, ws, replace(options, strip=str(tmp_path / "before-after.jpg")))
+    picture = cv2.imread(str(tmp_path / "before-after.jpg"))
+    assert picture is not None and picture.shape[0] == 3 * picture.shape[1] // 4
+    assert all(s.status == "skipped" for s in strip.stages)
