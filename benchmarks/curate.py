@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from doppel.core.images import list_images  # noqa: E402
 from doppel.curate import filter_faceset, sort_faceset, sort_methods  # noqa: E402
-from doppel.curate.trash import restore  # noqa: E402
+from doppel.core.trash import restore  # noqa: E402
 from doppel.faces.extract import ExtractOptions, extract  # noqa: E402
 from doppel.identity import embed_faces  # noqa: E402
 

@@ -3,6 +3,7 @@ as `register(app)`, and every command only parses options and calls library func
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -45,6 +46,10 @@ STAGE_CLIS = (
 )
 
 
+# Errors of the machine, not of doppel: no space, no quota, no permission, a read-only file system.
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"doppel {__version__}")
@@ -78,6 +83,15 @@ def main() -> None:
             sys.exit(code)
     except DoppelError as e:
         err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        # A full disk or a read-only folder in a write no stage wrapped (logs, status files): still one line.
+        from doppel.core.atomic import write_error
+
+        line = write_error(e, e.filename or "(unnamed file)", "a file").one_line()
+        err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+
+
+class _StderrLines(logging.Handler):
+    """Each note as one plain line on the current stderr (whatever logging setup a library made)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr, flush=True)
+
+
+notices = logging.getLogger("doppel.notices")  # one-line notes to the user
+notices.addHandler(_StderrLines())
+notices.propagate = False
 
 
 @contextmanager
@@ -50,3 +66,36 @@ def write_json(path: str | Path, obj) -> None:
 def is_partial(path: str | Path) -> bool:
     """True for leftovers of an interrupted atomic write (safe to ignore or remove)."""
     return ".part" in Path(path).name and Path(path).name.startswith(".")
+
+
+def leftover_pattern(path: str | Path) -> str:
+    """The glob of the temporary files `atomic_path(path)` makes (to clean up after one output only)."""
+    path = Path(path)
+    return f".{path.stem}.*.part{path.suffix}"
+
+
+def remove_leftovers(folder: str | Path, pattern: str = ".*.part*", recursive: bool = False) -> tuple[int, int]:
+    """Delete what interrupted atomic writes left in `folder` (hidden `.NAME.*.part*` files: never a
+    complete file, so nothing is lost) and say so in one line. Returns (files, bytes)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0, 0
+    count = size = 0
+    for leftover in folder.glob(f"**/{pattern}" if recursive else pattern):
+        if leftover.is_file() and is_partial(leftover) and "_trash" not in leftover.relative_to(folder).parts:
+            size += leftover.stat().st_size
+            leftover.unlink()
+            count += 1
+    if count:
+        notices.warning(f"removed {count} leftover temporary file{'s' if count > 1 else ''} of an interrupted run "
+                        f"({size / 1e6:.1f} MB) in {folder}")
+    return count, size
+
+
+def write_error(e: OSError, path: str | Path, what: str) -> "DoppelError":
+    """The one-line error for a failed write of `what` to `path`: a full disk, a read-only folder."""
+    from doppel.core.errors import DoppelError
+
+    problem = "disk full" if e.errno == errno.ENOSPC else f"cannot write ({e.strerror or e})"
+    return DoppelError(f"{problem} while writing {what}", path,
+                       hint="Free some space (or make the folder writable) and run the same command again")

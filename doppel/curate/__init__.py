@@ -6,7 +6,7 @@ Library first: the CLI (`doppel/curate/cli.py`) and the studio call these same f
 from doppel.curate.methods import Ranking, sort_methods
 from doppel.curate.people import cluster_faceset, filter_faceset
 from doppel.curate.sort import SortResult, recover_names, sort_faceset
-from doppel.curate.trash import restore, trash_files
+from doppel.core.trash import restore, trash_files
 
 __all__ = [
     "Ranking",

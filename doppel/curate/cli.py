@@ -27,7 +27,7 @@ def _report_skipped(skipped) -> None:
 
 
 def _warn_destination(folder: Path, trashed) -> None:
-    from doppel.curate.index_sync import INDEX_NAME
+    from doppel.core.index_sync import INDEX_NAME
 
     if trashed and (folder / INDEX_NAME).is_file():
         _out.print("[yellow]this is a destination set: frames whose faces were trashed will not be swapped "
@@ -112,7 +112,7 @@ def _register_trash(app: typer.Typer) -> None:
     @trash_app.command("list")
     def trash_list(folder: Path = typer.Argument(..., help="Faceset folder.")) -> None:
         """List trashed faces with when and why."""
-        from doppel.curate.trash import read_journal, trashed_untracked
+        from doppel.core.trash import read_journal, trashed_untracked
 
         entries = read_journal(folder)
         table = Table("in trash", "from", "when", "why")
@@ -129,7 +129,7 @@ def _register_trash(app: typer.Typer) -> None:
         names: Optional[List[str]] = typer.Argument(None, help="Only these (trash or original names); default all."),
     ) -> None:
         """Move trashed faces back to where they were."""
-        from doppel.curate.trash import restore
+        from doppel.core.trash import restore
 
         r = restore(folder, names or None)
         _out.print(f"{len(r.restored)} faces restored into {folder}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from doppel.core.images import write_face
 from doppel.curate.faceset import map_faces, scan_faceset
-from doppel.curate.index_sync import rename_in_index
-from doppel.curate.trash import trash_files
+from doppel.core.index_sync import rename_in_index
+from doppel.core.trash import trash_files
 
 
 def to_jpg(folder: str | Path, jpeg_quality: int = 95, progress: bool = True) -> tuple[int, tuple[tuple[Path, str], ...]]:

@@ -12,7 +12,7 @@ from doppel.core.images import TRASH_DIR, list_images
 from doppel.curate import metrics
 from doppel.curate.faceset import map_faces, scan_faceset
 from doppel.curate.methods import _mask
-from doppel.curate.trash import read_journal, trash_dir, trashed_untracked
+from doppel.core.trash import read_journal, trash_dir, trashed_untracked
 
 POSE_BIN_DEGREES = 10
 

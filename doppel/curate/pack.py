@@ -18,7 +18,7 @@ from doppel import __version__
 from doppel.core.atomic import atomic_path, write_bytes
 from doppel.core.errors import DoppelError
 from doppel.core.images import IMAGE_EXTENSIONS, list_images
-from doppel.curate.index_sync import INDEX_NAME
+from doppel.core.index_sync import INDEX_NAME
 
 MANIFEST = "doppel_faceset.json"
 FORMAT = "doppel-faceset"

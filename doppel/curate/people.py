@@ -16,7 +16,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.images import list_images
 from doppel.curate.faceset import scan_faceset
 from doppel.curate.rename import finish_pending_renames, rename_all
-from doppel.curate.trash import trash_with_reasons
+from doppel.core.trash import trash_with_reasons
 from doppel.identity import SAME_PERSON_DISTANCE, distances, embed_faces
 
 CLUSTER_PREFIX = "person_"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.curate.index_sync import rename_in_index
+from doppel.core.index_sync import rename_in_index
 
 JOURNAL_NAME = ".doppel_rename.json"
 

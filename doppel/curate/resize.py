@@ -13,7 +13,7 @@ from pathlib import Path
 from doppel.core.errors import DoppelError
 from doppel.core.images import write_face
 from doppel.curate.faceset import map_faces, scan_faceset
-from doppel.curate.index_sync import INDEX_NAME
+from doppel.core.index_sync import INDEX_NAME
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doppel.core.atomic import remove_leftovers
 from doppel.core.metadata import write_metadata
 from doppel.curate.faceset import scan_faceset
 from doppel.curate.methods import get_method
 from doppel.curate.rename import finish_pending_renames, rename_all
-from doppel.curate.trash import trash_with_reasons
+from doppel.core.trash import trash_with_reasons
 
 @dataclass(frozen=True)
 class SortResult:
@@ -42,6 +43,7 @@ def sort_faceset(folder: str | Path, method: str, dry_run: bool = False, progres
     """Sort the faces of `folder` by `method` (see `sort_methods()`); options go to the method
     (e.g. `target=` for final). With dry_run nothing is moved or renamed (identity embeddings are still cached)."""
     folder = Path(folder)
+    remove_leftovers(folder)  # metadata writes a killed sort left half done
     finish_pending_renames(folder)
     scan = scan_faceset(folder)
     sort = get_method(method)

@@ -23,14 +23,14 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     @options_command(EvaluateOptions)
     def evaluate_command(
-        src: Path = typer.Option(..., "--src", help="Source faceset (folder of aligned source faces)."),
+        src: Path = typer.Option(..., "--src", help="Source identity: faceset (folder of aligned faces), photos or the source clip."),
         dst: Path = typer.Option(..., "--dst", help="Destination video (or frame folder) the result was merged onto."),
         result: Path = typer.Option(..., "--result", help="The swapped video (or frame folder)."),
         report: Path | None = typer.Option(None, "--report", help="Folder for report.json, report.md and PNG plots."),
         json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON report to this file."),
         options: EvaluateOptions = EvaluateOptions(),
     ) -> None:
-        """Score a swap: identity (dlib), pose, expression, jitter, fidelity outside the face, detection."""
+        """Score a swap: distance to the source identity (dlib), face detail, pose, expression, jitter, fidelity outside the face, detection."""
         from rich.console import Console
 
         from doppel.core.atomic import write_json
@@ -40,8 +40,12 @@ def register(app: typer.Typer) -> None:
         rep = evaluate(src, dst, result, options, progress=True)
         s = rep.summary
         ident, pose, t, out = s["identity"], s["pose_error_deg"], s["temporal"], s["outside_face"]
+        dist = s["source_distance"]
         console = Console()
         console.print(
+            f"distance to the source identity: {_num(dist['mean'])} (dlib, Euclidean), "
+            f"{_pct(dist['under_threshold'])} of faces under {dist['threshold']}; "
+            f"detail {_num(s['detail'], '.2f')} of the destination's (eyes, brows, lips)\n"
             f"identity: retrieval {_pct(ident['retrieval_rate'])} toward the source, similarity to source "
             f"{_num(ident['src_similarity'])}, to destination {_num(ident['dst_similarity'])}\n"
             f"pose error (yaw/pitch/roll): {_num(pose['yaw'], '.1f')}/{_num(pose['pitch'], '.1f')}/{_num(pose['roll'], '.1f')}°; "

@@ -19,6 +19,7 @@ from doppel.core.images import list_images, read_face
 from doppel.core.options import CheckedOptions, option
 from doppel.evaluate import measures
 from doppel.evaluate.tracking import TEMPORAL_RUN, TemporalRuns, follow, main_face
+from doppel.identity.embed import SAME_PERSON_DISTANCE
 from doppel.media.progress import progress_bar
 from doppel.media.reader import TruncatedVideoError, read_frames
 
@@ -28,7 +29,7 @@ class EvaluateOptions(CheckedOptions):
     every_n: int = option(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
     max_frames: int = option(0, "Stop after this many analysed frames (0 = all).", min=0)
     detector: str = option("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
-    max_src_faces: int = option(200, "Source faces averaged into the source identity, spread over the set.", min=1)
+    max_src_faces: int = option(200, "Source faces (or source clip frames) averaged into the source identity, spread over the set.", min=1)
 
 
 @dataclass
@@ -36,6 +37,8 @@ class FrameScore:
     index: int
     dst_face: bool
     result_face: bool
+    src_distance: float | None = None
+    detail: float | None = None
     src_similarity: float | None = None
     dst_similarity: float | None = None
     toward_src: bool | None = None
@@ -74,34 +77,55 @@ def _rounded(d: dict) -> dict:
 
 
 def source_identity(src: str | Path, max_faces: int = 200, progress: bool = False) -> np.ndarray:
-    """Mean dlib embedding of a source faceset (folder of aligned faces) or of a folder of photos."""
-    from doppel.core.errors import NoMetadataError
-    from doppel.identity import embed_face, embed_image
+    """Mean dlib embedding of the source: a faceset (folder of aligned faces), a folder of photos, or a
+    video (at most `max_faces` frames spread over it, the face found by dlib's detector)."""
+    from doppel.media.reader import is_video
 
     src = Path(src)
+    if src.is_file() and is_video(src):
+        vectors = _clip_embeddings(src, max_faces, progress)
+    else:
+        vectors = _faceset_embeddings(src, max_faces, progress)
+    if not vectors:
+        raise DoppelError("no face could be embedded in the source", src, hint="Check it holds faces")
+    return np.mean(vectors, axis=0)
+
+
+def _tracked(items, total: int | None, progress: bool):
+    if not progress:
+        return items
+    from rich.progress import track
+
+    return track(items, total=total, description="source identity", transient=True)
+
+
+def _faceset_embeddings(src: Path, max_faces: int, progress: bool) -> list[np.ndarray]:
+    from doppel.core.errors import NoMetadataError
+    from doppel.core.images import read_image
+    from doppel.identity import embed_face, embed_image
+
     files = list_images(src)
     if not files:
-        raise DoppelError("no images in the source faceset", src, hint="Pass the folder of aligned source faces")
-    step = max(1, math.ceil(len(files) / max_faces))
-    files = files[::step]
+        raise DoppelError("no images in the source faceset", src, hint="Pass the folder of aligned source faces, or the source clip")
+    files = files[:: max(1, math.ceil(len(files) / max_faces))]
     vectors = []
-    iterator = files
-    if progress:
-        from rich.progress import track
-
-        iterator = track(files, description="source identity", transient=True)
-    for path in iterator:
+    for path in _tracked(files, len(files), progress):
         try:
             vec = embed_face(read_face(path), cache=False)  # never rewrites the user's faceset
         except NoMetadataError:
-            from doppel.core.images import read_image
-
             vec = embed_image(read_image(path))
         if vec is not None:
             vectors.append(vec)
-    if not vectors:
-        raise DoppelError("no face could be embedded in the source faceset", src, hint="Check it holds faces")
-    return np.mean(vectors, axis=0)
+    return vectors
+
+
+def _clip_embeddings(src: Path, max_faces: int, progress: bool) -> list[np.ndarray]:
+    from doppel.identity import embed_image
+
+    total = _frame_count(src) or max_faces
+    step = max(1, math.ceil(total / max_faces))
+    frames = read_frames(src, every_n=step)
+    return [v for v in (embed_image(f.image) for f in _tracked(frames, math.ceil(total / step), progress)) if v is not None]
 
 
 def _mean(values) -> float | None:
@@ -115,8 +139,10 @@ def evaluate(
     result: str | Path,
     options: EvaluateOptions | None = None,
     progress: bool = False,
+    src_identity: np.ndarray | None = None,
 ) -> EvaluateReport:
-    """Score `result` (a video, frame folder or image) against the destination `dst` and the source faceset `src`.
+    """Score `result` (a video, frame folder or image) against the destination `dst` and the source
+    `src` (faceset, photos or clip; `src_identity`, its mean embedding, when already computed).
 
     One frame in `every_n` gets every measure; it and the next frames (TEMPORAL_RUN in all) give the
     frame-to-frame jitter, with the faces tracked rather than detected again.
@@ -135,7 +161,7 @@ def evaluate(
         if frame is None:
             raise DoppelError("no frames could be read", path, hint="Check it is a video, an image or a folder of images")
     _check_same_size(*first, result)
-    src_mean = source_identity(src, options.max_src_faces, progress)
+    src_mean = source_identity(src, options.max_src_faces, progress) if src_identity is None else src_identity
 
     frames: list[FrameScore] = []
     temporal = TemporalRuns()
@@ -222,10 +248,15 @@ def _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame) -> tuple[Fra
     outside = measures.outside_face_mask(d_face.landmarks68, d_frame.image.shape[:2])
     score.psnr_outside = measures.masked_psnr(r_frame.image, d_frame.image, outside)
     score.ssim_outside = measures.masked_ssim(r_frame.image, d_frame.image, outside)
+    # A face the analyser cannot find in the result is still scored for detail where the destination's was.
+    r_landmarks = d_face.landmarks68 if r_face is None else r_face.landmarks68
+    score.detail = measures.detail_ratio(r_frame.image, r_landmarks, d_frame.image, d_face.landmarks68)
     if r_face is None:
         return score, (d_face, r_face)
     d_vec = embed_image(d_frame.image, d_face.landmarks68)
     r_vec = embed_image(r_frame.image, r_face.landmarks68)
+    if r_vec is not None:
+        score.src_distance = measures.identity_distance(r_vec, src_mean)
     if d_vec is not None and r_vec is not None:
         ids = measures.identity_from_embeddings(r_vec[None], src_mean, d_vec[None])
         score.src_similarity = ids["src_similarity"]
@@ -249,7 +280,16 @@ def _summarise(frames: list[FrameScore], temporal: TemporalRuns) -> dict:
     def ratio(a, b):
         return None if a is None or b is None or b <= 0 else a / b
 
+    distances = [f.src_distance for f in with_dst if f.src_distance is not None]
     return {
+        # First: what a viewer judges. A frame whose result face is not found counts as not under the threshold.
+        "source_distance": {
+            "mean": _mean(distances),
+            "under_threshold": (sum(d < SAME_PERSON_DISTANCE for d in distances) / len(with_dst)) if with_dst else None,
+            "threshold": SAME_PERSON_DISTANCE,
+            "faces": len(distances),
+        },
+        "detail": _mean(f.detail for f in with_dst),
         "frames": len(frames),
         "dst_frames_with_face": len(with_dst),
         "detection_rate": (sum(f.result_face for f in with_dst) / len(with_dst)) if with_dst else None,

@@ -12,6 +12,13 @@ PSNR_CAP_DB = 100.0  # identical pixels: JSON has no infinity, so the PSNR is ca
 _EYES = list(range(36, 48))
 _MOUTH = list(range(48, 68))
 _STABLE = [27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45]  # nose bridge, nostrils, eye corners
+# Regions whose fine texture a swap must keep: each brow with its eye, and the lips.
+_DETAIL_REGIONS = (list(range(17, 22)) + list(range(36, 42)), list(range(22, 27)) + list(range(42, 48)), list(range(48, 60)))
+DETAIL_INTEROCULAR_PX = 64.0  # faces are compared at this eye distance, whatever their size in the frame
+# Grain finer than this (sensor noise, codec) is smoothed away first: it differs between clips far more
+# than the texture of lashes, brows and lips does, and a swap need not copy it.
+DETAIL_SMOOTH_PX = 1.0
+_DETAIL_SIDE = 256
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -71,6 +78,53 @@ def identity_scores(
     scores = identity_from_embeddings(emb, src_embedding_mean, dst[keep] if len(dst) > 1 else dst)
     scores["missed"] = len(faces_bgr) - len(keep)
     return scores
+
+
+def identity_distance(embedding: np.ndarray, src_embedding_mean: np.ndarray) -> float:
+    """Euclidean distance of a dlib embedding to the source identity (dlib's own metric: under
+    `SAME_PERSON_DISTANCE`, 0.6, usually the same person)."""
+    return float(np.linalg.norm(np.asarray(embedding, np.float64) - np.asarray(src_embedding_mean, np.float64)))
+
+
+def _eye_level_face(image_bgr: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The face's luma turned so the eyes are level and scaled to DETAIL_INTEROCULAR_PX between eye
+    centres (area-averaged when shrinking), with its landmarks moved along; a fixed 256 px square."""
+    lm = np.asarray(landmarks, np.float64).reshape(68, 2)
+    left, right = lm[36:42].mean(0), lm[42:48].mean(0)
+    dx, dy = right - left
+    scale = DETAIL_INTEROCULAR_PX / max(float(np.hypot(dx, dy)), 1e-6)
+    centre = (left + right) / 2
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(np.degrees(np.arctan2(dy, dx))), scale)
+    m[:, 2] += np.array([_DETAIL_SIDE / 2, _DETAIL_SIDE * 0.4]) - centre
+    luma = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if image_bgr.ndim == 3 else image_bgr
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    face = cv2.warpAffine(luma.astype(np.float32), m, (_DETAIL_SIDE, _DETAIL_SIDE), flags=interp, borderMode=cv2.BORDER_REFLECT)
+    return face, lm @ m[:, :2].T + m[:, 2]
+
+
+def detail_energy(image_bgr: np.ndarray, landmarks: np.ndarray) -> float:
+    """Fine texture of the eyes, brows and lips: energy (mean square) of the Laplacian of Gaussian
+    (sigma DETAIL_SMOOTH_PX) of the luma inside those landmark regions (grown a little), on the face
+    brought to a fixed eye distance, that of a 256 px whole-face crop. Blur lowers it; blocking raises it."""
+    face, lm = _eye_level_face(image_bgr, landmarks)
+    mask = np.zeros(face.shape, np.uint8)
+    for region in _DETAIL_REGIONS:
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(lm[region]).astype(np.int32)), 1)
+    grow = int(round(DETAIL_INTEROCULAR_PX * 0.08))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
+    if not mask.any():
+        return 0.0
+    lap = cv2.Laplacian(cv2.GaussianBlur(face, (0, 0), DETAIL_SMOOTH_PX), cv2.CV_32F, ksize=3)
+    return float(np.mean(np.square(lap[mask], dtype=np.float64)))
+
+
+def detail_ratio(result_bgr: np.ndarray, result_landmarks: np.ndarray, dst_bgr: np.ndarray, dst_landmarks: np.ndarray) -> float | None:
+    """Detail energy of the result's face over the destination's: 1 = as sharp, a blurred face far
+    below 1 (a Gaussian blur of sigma 2 px on a 125 px eye distance leaves about 0.55, of 4 px 0.2)."""
+    reference = detail_energy(dst_bgr, dst_landmarks)
+    if reference <= 1e-6:
+        return None
+    return detail_energy(result_bgr, result_landmarks) / reference
 
 
 def _similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -35,9 +35,9 @@ def _plots(report: EvaluateReport) -> dict[str, bytes]:
     frames = report.frames
     out = {}
     fig, ax = plt.subplots(figsize=(8, 3))
-    for key, label in (("src_similarity", "to source identity"), ("dst_similarity", "to destination face")):
-        ax.plot(*_series(frames, key), marker=".", label=label)
-    ax.set(xlabel="frame", ylabel="cosine similarity (dlib)", title="Identity")
+    ax.plot(*_series(frames, "src_distance"), marker=".", label="result to source identity")
+    ax.axhline(report.summary["source_distance"]["threshold"], color="grey", linestyle="--", label="same-person threshold")
+    ax.set(xlabel="frame", ylabel="Euclidean distance (dlib)", title="Identity: lower is more the source")
     ax.legend()
     out["identity.png"] = figure_png(fig)
 
@@ -48,7 +48,10 @@ def _plots(report: EvaluateReport) -> dict[str, bytes]:
     ax.legend()
     out["pose.png"] = figure_png(fig)
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3))
+    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(14, 3))
+    a0.plot(*_series(frames, "detail"), marker=".")
+    a0.axhline(1.0, color="grey", linestyle="--")
+    a0.set(xlabel="frame", ylabel="result / destination", title="Detail (eyes, brows, lips)")
     a1.plot(*_series(frames, "expression_error"), marker=".")
     a1.set(xlabel="frame", ylabel="inter-ocular units", title="Expression error (eyes, mouth)")
     xs, ys = _series(frames, "psnr_outside")
@@ -79,6 +82,7 @@ def _fmt(v, spec=".3f", unit=""):
 def markdown(report: EvaluateReport) -> str:
     s = report.summary
     ident, pose, t, out = s["identity"], s["pose_error_deg"], s["temporal"], s["outside_face"]
+    dist = s["source_distance"]
     psnr = out["psnr_db"]
     psnr_text = "identical (cap)" if psnr is not None and psnr >= out["psnr_cap_db"] else _fmt(psnr, ".2f", " dB")
     lines = [
@@ -91,6 +95,9 @@ def markdown(report: EvaluateReport) -> str:
         "",
         "| measure | value | meaning |",
         "|---|---|---|",
+        f"| distance to the source | {_fmt(dist['mean'])} | dlib Euclidean distance to the source's mean embedding (the source's own frames: about 0.2-0.3) |",
+        f"| under {dist['threshold']} | {_fmt(dist['under_threshold'], '.1%')} | share of faces dlib calls the source's person (a face not found counts as not) |",
+        f"| detail | {_fmt(s['detail'], '.2f')} | fine texture of eyes, brows, lips against the destination's (1 = as sharp; blur is far below) |",
         f"| identity retrieval | {_fmt(ident['retrieval_rate'], '.1%')} | share of faces closer to the source than to the destination (dlib) |",
         f"| similarity to source | {_fmt(ident['src_similarity'])} | cosine, mean embedding of the source faceset |",
         f"| similarity to destination | {_fmt(ident['dst_similarity'])} | cosine, the destination's own face in the same frame |",

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from doppel.core.alignments import Alignments, FrameEntry
-from doppel.core.atomic import is_partial, write_json
+from doppel.core.atomic import remove_leftovers, write_json
 from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import write_face
@@ -35,6 +35,7 @@ from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.options import ExtractOptions
 from doppel.faces.pose import estimate_pose
 from doppel.faces.prefetch import prefetch
+from doppel.faces.same_source import check_same_source
 from doppel.faces.processes import fork_available, run_tasks
 from doppel.faces.smooth import TrackSmoother
 from doppel.media.progress import progress_bar
@@ -78,6 +79,7 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
     """Extract aligned faces from a video, a folder of images, or one image into `out_dir`."""
     src, out = Path(input), Path(out_dir)
     _check_input(src)
+    check_same_source(out, src)
     video = is_video(src)
     use_alignments = options.alignments == "on" or (options.alignments == "auto" and (video or src.is_dir()))
     _prepare_out(out, src, options)
@@ -427,11 +429,9 @@ def _prepare_out(out: Path, src: Path, options: ExtractOptions) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DoppelError(f"cannot create the output folder ({e.strerror})", out) from e
-    for leftover in out.glob(".*.part*"):  # from a run that was killed mid-write
-        if is_partial(leftover):
-            leftover.unlink()
+    remove_leftovers(out)  # from a run that was killed mid-write
     saved = out / OPTIONS_NAME
-    record = {"input": str(src), "options": asdict(options)}
+    record = {"input": str(src.resolve()), "options": asdict(options)}
     if saved.exists():
         try:
             old = json.loads(saved.read_text())["options"]
@@ -442,7 +442,10 @@ def _prepare_out(out: Path, src: Path, options: ExtractOptions) -> None:
             was = ", ".join(f"{k}={old.get(k)}" for k in changed)
             raise DoppelError(f"this folder holds faces extracted with {was}", out,
                               hint="Use the same options to resume, or a new output folder")
-    write_json(saved, record)
+    try:
+        write_json(saved, record)
+    except OSError as e:  # a read-only or full folder: say so before any work starts
+        raise _os_error(e, saved) from e
 
 
 def _source_info(src: Path, video: bool) -> dict:

@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 
-from doppel.core.atomic import atomic_path
+from doppel.core.atomic import atomic_path, leftover_pattern, remove_leftovers, write_error
 from doppel.core.errors import DoppelError
 from doppel.media.audio import AudioCarrier
 from doppel.media.reader import open_container
@@ -148,13 +148,20 @@ class VideoWriter:
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "VideoWriter":
+        remove_leftovers(self.path.parent, leftover_pattern(self.path))  # of an interrupted run to this output
         self._stack = contextlib.ExitStack()
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        try:
+            self._tmp = self._stack.enter_context(atomic_path(self.path))
+        except OSError as e:
+            raise write_error(e, self.path, "the video") from e
         try:
             # faststart: the index goes before the media data, so players can start before the end arrives
             options = {"movflags": "+faststart"} if self.format in ("mp4", "mov") else {}
             self._container = av.open(str(self._tmp), mode="w", format=self.format, options=options)
-        except (av.error.FFmpegError, OSError) as e:
+        except OSError as e:
+            self._stack.close()
+            raise write_error(e, self.path, "the video") from e
+        except av.error.FFmpegError as e:
             self._stack.close()
             raise DoppelError(f"cannot write a video here ({e})", self.path) from e
         if self.provenance is not None:
@@ -243,10 +250,13 @@ class VideoWriter:
         self._last_pts = pts
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_bgr), format="bgr24")
         vf.pts, vf.time_base = pts, TIME_BASE
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
-        if self._audio is not None:  # audio up to this frame's time, so the muxer interleaves as we go
-            self._audio.feed(self._container, until=float(pts * TIME_BASE))
+        try:
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+            if self._audio is not None:  # audio up to this frame's time, so the muxer interleaves as we go
+                self._audio.feed(self._container, until=float(pts * TIME_BASE))
+        except OSError as e:  # a full disk: the temp file goes, an earlier output at `path` stays
+            raise write_error(e, self.path, "the video") from e
         self.frames_written += 1
 
     @property
@@ -260,8 +270,11 @@ class VideoWriter:
         self._closed = True
         if self._stream is None:
             raise DoppelError("no frames were written", self.path, hint="Check the input has frames")
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
-        if self._audio is not None:
-            self._audio.finish(self._container, end=self.duration)
-        self._container.close()
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.finish(self._container, end=self.duration)
+            self._container.close()
+        except OSError as e:
+            raise write_error(e, self.path, "the video") from e

@@ -17,8 +17,9 @@ from typing import Iterator
 
 import numpy as np
 
+from doppel.core.alignments import Alignments
+from doppel.core.atomic import leftover_pattern, remove_leftovers, write_bytes, write_error
 from doppel.core.errors import DoppelError
-from doppel.core.atomic import write_bytes
 from doppel.core.images import encode_image
 from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, is_video, read_frames
@@ -53,6 +54,52 @@ def default_alignments(dst: Path, aligned: Path | None) -> Path:
     if not path.exists():
         raise DoppelError("no alignments index for the destination", path, hint="Run 'doppel extract' on it, or pass --aligned DIR")
     return path
+
+
+def check_alignments(alignments: Alignments, path: Path, dst: Path) -> None:
+    """Refuse the alignments of another video: merge would paste its faces into the wrong frames."""
+    use = f"Pass --aligned with the faces extracted from {dst.name}, or run 'doppel extract {dst} DIR' first"
+    source = Path(alignments.source)
+    if source.name != dst.name and source.resolve() != dst.resolve():
+        raise DoppelError(f"lists the faces of {source.name}, not of {dst.name}", path, hint=use)
+    frames, size = _frames_and_size(dst)
+    indices = sorted(f.index for f in alignments.frames)
+    if frames and indices:
+        step = min((b - a for a, b in zip(indices, indices[1:])), default=1)
+        # Header frame counts can be a little off (as read_frames allows, 2 % + 1); a complete index ends
+        # within one step of the end.
+        slack = 0.02 * frames + 1
+        if indices[-1] + 1 > frames + slack or (alignments.complete and indices[-1] + step < frames - slack):
+            raise DoppelError(f"lists {indices[-1] + 1} frames, {dst.name} has {frames}", path, hint=use)
+    if size and alignments.width and (alignments.width, alignments.height) != size:
+        raise DoppelError(f"was made from {alignments.width}x{alignments.height} frames, {dst.name} has "
+                          f"{size[0]}x{size[1]}", path, hint=use)
+
+
+def _frames_and_size(dst: Path) -> tuple[int | None, tuple[int, int] | None]:
+    """The destination's frame count (None when its header does not say) and frame size (videos)."""
+    if dst.is_dir():
+        from doppel.core.images import list_images
+
+        return len(list_images(dst)), None
+    if not is_video(dst):
+        return 1, None
+    from doppel.media.reader import open_container
+
+    container = open_container(dst)
+    try:
+        stream = container.streams.video[0]
+        return stream.frames or None, (stream.codec_context.width, stream.codec_context.height)
+    finally:
+        container.close()
+
+
+def load_checked_faces(dst: Path, aligned: str | Path | None):
+    """The destination's alignments and faces by frame, refused when they belong to another video."""
+    path = default_alignments(dst, aligned)
+    alignments, by_frame = load_faces(path)
+    check_alignments(alignments, path, dst)
+    return alignments, by_frame
 
 
 def _frames_in_thread(dst: Path, depth: int = 16) -> Iterator[Frame]:
@@ -103,7 +150,11 @@ class _Sink:
         if options.alpha and not self.sequence:
             raise DoppelError("alpha output needs a PNG sequence", out, hint="Give a folder as the output (-o frames/)")
         if self.sequence:
-            out.mkdir(parents=True, exist_ok=True)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise write_error(e, out, "the output frames") from e
+            remove_leftovers(out, ".*.part.png")  # frames an interrupted merge was writing
         else:
             from doppel.media.writer import VideoWriter
 
@@ -150,7 +201,10 @@ class _Sink:
             from doppel.provenance.tag import tag_image_bytes
 
             data = tag_image_bytes(data, self.provenance)
-        write_bytes(self.frame_path(frame.index), data)
+        try:
+            write_bytes(self.frame_path(frame.index), data)
+        except OSError as e:  # the frames written so far stay: the same command resumes after them
+            raise write_error(e, self.frame_path(frame.index), "an output frame") from e
 
 
 def _chunks(dst: Path, sink: _Sink, tracks, predictor: Predictor, settings: MergeSettings, result: MergeResult, advance):
@@ -245,10 +299,10 @@ def merge(
     The settings are saved beside the output as `<out>.merge.json`.
     """
     dst, out = Path(dst), Path(out)
+    alignments, by_frame = load_checked_faces(dst, aligned)  # before the model loads: fail fast
     if model is None:
         model = load_merge_model(model_dir, device)
     predictor = make_predictor(model, settings, xseg_model, batch_size)
-    alignments, by_frame = load_faces(default_alignments(dst, aligned))
     if not alignments.complete:
         raise DoppelError("the destination's extraction did not finish", default_alignments(dst, aligned),
                           hint="Re-run 'doppel extract' on it (it resumes)")
@@ -268,7 +322,11 @@ def merge(
             pipeline.close()
     result.seconds = time.perf_counter() - start
     result.config = config_path_for(out)
-    settings.save(result.config)
+    remove_leftovers(out.parent, leftover_pattern(result.config))
+    try:
+        settings.save(result.config)
+    except OSError as e:
+        raise write_error(e, result.config, "the merge settings") from e
     return result
 
 
@@ -340,10 +398,10 @@ def preview(
 ) -> Path:
     """Render one frame with `settings` to `out_png` (for tuning); saves the settings if asked."""
     dst, out_png = Path(dst), Path(out_png)
+    _, by_frame = load_checked_faces(dst, aligned)
     if model is None:
         model = load_merge_model(model_dir, device)
     predictor = make_predictor(model, settings, xseg_model)
-    _, by_frame = load_faces(default_alignments(dst, aligned))
     tracks = smooth_faces(by_frame, settings.smooth_landmarks)
     frame = next(iter(read_frames(dst, start=frame_index)), None)
     if frame is None or frame.index != frame_index:

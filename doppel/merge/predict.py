@@ -72,7 +72,9 @@ class Predictor:
             cv2.setNumThreads(old_cv)
 
     def _autocast(self):
-        dtype = autocast_dtype(self.device)
+        # fp32 on the CPU: bf16 would round the face to 1/128 near white (two levels of 255), and
+        # the CPU merge is not held back by the model.
+        dtype = autocast_dtype(self.device, "fp32" if self.device.type == "cpu" else "auto")
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=dtype)

@@ -176,7 +176,7 @@ def restore(studio, req: Request) -> dict:
 
 
 def trashed(studio, req: Request) -> dict:
-    from doppel.curate.trash import read_journal
+    from doppel.core.trash import read_journal
 
     folder = faceset_dir(studio, req)
     return {"entries": [{"trashed": e.trashed, "original": e.original, "reason": e.reason, "time": e.time} for e in read_journal(folder)]}

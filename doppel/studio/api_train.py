@@ -4,6 +4,7 @@ studio started and for one started in a terminal. Can start `doppel train` as it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from doppel.core.options import describe_options, flag
 from doppel.studio.http import HttpError, Request, Response
-from doppel.studio.paths import inside
+from doppel.studio.paths import inside, relative
 from doppel.train.status import BACKUP_FILE, SAVE_FILE, STATUS_JSON, STOP_FILE
 
 JOB = "train"
@@ -103,25 +104,59 @@ def request(studio, req: Request) -> dict:
     return {"requested": what}
 
 
-def start(studio, req: Request) -> dict:
-    """Start `doppel train` on the workspace's facesets with the given options (flags)."""
-    body = req.json()
-    ws = studio.workspace
-    folder = _model_dir(studio, body.get("model"))
-    src = inside(studio.root, body.get("src") or ws.src_aligned.relative_to(studio.root).as_posix())
-    dst = inside(studio.root, body.get("dst") or ws.dst_aligned.relative_to(studio.root).as_posix())
-    args = ["train", "--src", str(src), "--dst", str(dst), "--model", str(folder)]
-    if body.get("model_type"):
-        args += ["--model-type", str(body["model_type"])]
-    for name, value in (body.get("options") or {}).items():
-        if not isinstance(name, str) or not name.replace("_", "").isalnum():
-            raise HttpError(400, f"bad option name {name!r}")
+# Options that name a folder: given as a name inside the workspace, like src, dst and model.
+PATH_OPTIONS = ("pretrained",)
+
+
+def _option_names() -> set[str]:
+    """What `options` may set: run options and model options. Never --src, --dst, --model or --config,
+    whose paths come from the request's own (checked) fields."""
+    from doppel.models.registry import available_models, model_options
+    from doppel.train.config import RUN_FIELDS
+
+    names = set(RUN_FIELDS)
+    for model in available_models():
+        names |= {f.name for f in dataclasses.fields(model_options(model))}
+    return names
+
+
+def _name_in_workspace(studio, value, what: str) -> str:
+    """A folder of the workspace, relative to it (the training process runs there)."""
+    if not isinstance(value, str):
+        raise HttpError(400, f"{what} must be a folder name inside the workspace")
+    return relative(studio.root, inside(studio.root, value))
+
+
+def _option_args(studio, options) -> list[str]:
+    if not isinstance(options, dict):
+        raise HttpError(400, "options must be an object")
+    known, args = _option_names(), []
+    for name, value in options.items():
+        if not isinstance(name, str) or name not in known:
+            raise HttpError(400, f"unknown option {str(name)[:40]!r}")
+        if name in PATH_OPTIONS:
+            value = _name_in_workspace(studio, value, name) if value else ""
         if isinstance(value, bool):
             args.append(flag(name) if value else "--no-" + flag(name)[2:])
         elif isinstance(value, (int, float, str)):
-            args += [flag(name), str(value)]
+            args.append(f"{flag(name)}={value}")  # one token: a value that looks like a flag stays a value
         else:
             raise HttpError(400, f"bad value for {name}")
+    return args
+
+
+def start(studio, req: Request) -> dict:
+    """Start `doppel train` on the workspace's facesets with the given options (flags). Folders are
+    names inside the workspace, never paths; the process runs in the workspace."""
+    body = req.json()
+    ws = studio.workspace
+    folder = _model_dir(studio, body.get("model"))
+    src = _name_in_workspace(studio, body.get("src") or relative(studio.root, ws.src_aligned), "src")
+    dst = _name_in_workspace(studio, body.get("dst") or relative(studio.root, ws.dst_aligned), "dst")
+    args = ["train", "--src", src, "--dst", dst, "--model", relative(studio.root, folder)]
+    if body.get("model_type"):
+        args.append(f"--model-type={body['model_type']}")
+    args += _option_args(studio, body.get("options") or {})
     st = status(studio, req)["status"]
     if st and st.get("alive"):
         raise HttpError(409, "this model is already training: stop it first")

@@ -1,8 +1,10 @@
 """Request, response and routing for the studio, on the standard library's http.server.
 
-Every request passes three gates before a handler runs: the token (when one is set), the Host
-header (a page on another site cannot reach a localhost studio by DNS rebinding) and, for POST,
-a custom header plus JSON body (a cross-site form cannot send either, so no CSRF).
+Every request passes its gates before a byte of its body is read: the token (when one is set), the
+Host header (a page on another site cannot reach a localhost studio by DNS rebinding), a
+Content-Length that is present, a number, and at most MAX_BODY (GETs carry none) and, for POST,
+a custom header plus JSON body (a cross-site form cannot send either, so no CSRF). Errors never
+show absolute paths: paths inside the workspace are shown relative to it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import mimetypes
+import socket
 import traceback
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -19,12 +22,14 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from doppel.core.errors import DoppelError
-from doppel.studio.paths import Forbidden
+from doppel.studio.paths import Forbidden, without_absolute_paths
 
 TOKEN_HEADER = "X-Doppel-Token"
 TOKEN_COOKIE = "doppel_token"
 POST_HEADER = "X-Doppel-Request"  # POSTs must carry it: browsers refuse custom headers cross-site
 MAX_BODY = 16 * 1024 * 1024
+DRAIN_LIMIT = 1024 * 1024  # after refusing a request, read at most this much of what it still sends
+DRAIN_SECONDS = 1.0
 
 
 class HttpError(Exception):
@@ -45,7 +50,7 @@ class Request:
     def json(self) -> dict:
         try:
             data = json.loads(self.body or b"{}")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than the parser goes
             raise HttpError(400, f"body is not JSON ({e})") from e
         if not isinstance(data, dict):
             raise HttpError(400, "body must be a JSON object")
@@ -105,6 +110,7 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
     class StudioHandler(BaseHTTPRequestHandler):
         server_version = "doppel-studio"
         protocol_version = "HTTP/1.1"
+        timeout = 60  # seconds a client may stall mid-request before its connection is dropped
 
         def log_message(self, fmt: str, *args) -> None:  # quiet: errors are answered, not printed
             if studio.verbose:
@@ -117,6 +123,7 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
             self._handle("POST")
 
         def _handle(self, method: str) -> None:
+            self._body_read = False
             try:
                 response = self._dispatch(method)
             except HttpError as e:
@@ -133,23 +140,60 @@ def make_handler(studio) -> type[BaseHTTPRequestHandler]:
                 # The request body may be unread (refused before reading): do not reuse the connection.
                 self.close_connection = True
                 response.headers["Connection"] = "close"
+                if response.content_type == "application/json":
+                    response.body = without_absolute_paths(response.body.decode("utf-8", "replace"), studio.root).encode()
             self._send(response)
+            if not self._body_read:
+                self._drain()
+
+        def _drain(self) -> None:
+            """After answering a refused request, read (and drop) a bounded amount of what the client
+            still sends: closing with unread data would reset the connection before it reads our answer."""
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(DRAIN_SECONDS)
+                left = DRAIN_LIMIT
+                while left > 0:
+                    chunk = self.connection.recv(min(left, 65536))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def _read_body(self, method: str) -> bytes:
+            """The body, read only after the checks above, and only when its length is declared and sane."""
+            if self.headers.get("Transfer-Encoding"):
+                raise HttpError(411, "send the body with a Content-Length, not chunked")
+            declared = self.headers.get("Content-Length")
+            if method != "POST":
+                if declared not in (None, "0"):
+                    raise HttpError(400, f"{method} requests take no body")
+                self._body_read = True
+                return b""
+            if declared is None:
+                raise HttpError(411, "Content-Length required")
+            if not declared.strip().isdigit():
+                raise HttpError(400, "Content-Length must be a non-negative number")
+            length = int(declared)
+            if length > MAX_BODY:
+                raise HttpError(413, f"request too large (at most {MAX_BODY} bytes)")
+            body = self.rfile.read(length)
+            self._body_read = True
+            if len(body) != length:
+                raise HttpError(400, "request body shorter than its Content-Length")
+            return body
 
         def _dispatch(self, method: str) -> Response:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            body = b""
-            if method == "POST":
-                # Read the body before any refusal: answering first and closing while the client is
-                # still sending makes it see a reset connection instead of our answer.
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    raise HttpError(413, "request too large")
-                body = self.rfile.read(length)
+            token_ok = self._check_token(query)  # first: nothing else about an unauthenticated request matters
             self._check_host()
-            token_ok = self._check_token(query)
             if method == "POST" and self.headers.get(POST_HEADER) != "1":
                 raise HttpError(403, f"POST requests need the {POST_HEADER} header")
+            body = self._read_body(method)
             req = Request(method, url.path, query, self.headers, body)
             if method == "GET" and (url.path == "/" or url.path.startswith("/static/")):
                 response = static_file("index.html" if url.path == "/" else url.path[len("/static/") :])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from doppel.core.errors import DoppelError
+from doppel.studio.paths import without_absolute_paths
 
 
 @dataclass
@@ -50,9 +51,13 @@ class Job:
 
 
 class Jobs:
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root  # the workspace: job errors name paths relative to it
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+
+    def _error_text(self, text: str) -> str:
+        return without_absolute_paths(text, self.root) if self.root is not None else text
 
     def get(self, name: str) -> Job | None:
         return self._jobs.get(name)
@@ -73,9 +78,9 @@ class Jobs:
             try:
                 job.result = fn()
             except DoppelError as e:
-                job.error = e.one_line()
+                job.error = self._error_text(e.one_line())
             except Exception as e:  # shown in the studio instead of killing the server
-                job.error = f"{type(e).__name__}: {e}"
+                job.error = self._error_text(f"{type(e).__name__}: {e}")
             finally:
                 job.finished = time.time()
 

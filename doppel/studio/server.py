@@ -66,7 +66,7 @@ def make_studio(root: str | Path, host: str = "127.0.0.1", token: str | None = N
     if exposed and not token:
         token = secrets.token_urlsafe(24)
     allowed = () if exposed else LOOPBACK_NAMES
-    return Studio(root.resolve(), token, allowed, verbose, all_routes())
+    return Studio(root.resolve(), token, allowed, verbose, all_routes(), Jobs(root.resolve()))
 
 
 def make_server(studio: Studio, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:

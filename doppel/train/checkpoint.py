@@ -29,9 +29,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from doppel import __version__
-from doppel.core.atomic import atomic_path, write_json
+from doppel.core.atomic import atomic_path, remove_leftovers, write_error, write_json
 from doppel.core.errors import DoppelError
+from doppel.core.images import TRASH_DIR
+from doppel.core.trash import trash_everything
 from doppel.models.io import sha256_file
+from doppel.train.history import HISTORY_CSV
 
 MODEL_JSON = "model.json"
 MODEL_WEIGHTS = "model.safetensors"
@@ -69,8 +72,36 @@ class Loaded:
     fell_back: bool = False
 
 
+# What a model folder holds besides model.json: a folder with any of these is another model's work.
+MODEL_WORK = (MODEL_WEIGHTS, STATE_JSON, STATE_TENSORS, LAST_GOOD, BACKUPS, HISTORY_CSV)
+
+
 def has_checkpoint(folder: Path) -> bool:
-    return (Path(folder) / MODEL_JSON).exists()
+    """True when `folder` holds a model to resume. Removes leftovers of interrupted saves (and says so).
+
+    A folder with a model's work (weights, training state, last_good/, backups/, history) but no
+    model.json is refused: training there would build a new model over the old one's files."""
+    folder = Path(folder)
+    remove_leftovers(folder, recursive=True)
+    if (folder / MODEL_JSON).exists():
+        return True
+    work = [name for name in MODEL_WORK if (folder / name).exists()]
+    if work:
+        raise DoppelError(
+            f"holds a model's work ({', '.join(work)}) but its {MODEL_JSON} is missing", folder,
+            hint=f"Restore {MODEL_JSON} from {LAST_GOOD}/ or {BACKUPS}/, train in another --model folder, "
+                 f"or pass --new to move the old work into {folder / TRASH_DIR}",
+        )
+    return False
+
+
+def start_afresh(folder: Path) -> int:
+    """Move a model folder's work into its trash (`doppel trash restore` brings it back), for --new.
+    Returns how many files moved."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    return len(trash_everything(folder, "train --new: a new model in this folder"))
 
 
 def read_model_json(folder: Path) -> dict:
@@ -177,14 +208,21 @@ def save_checkpoint(
     modules: dict[str, torch.nn.Module] | None = None,
 ) -> None:
     """Write model + training state atomically. Refuses weights that are not finite."""
-    from doppel.models.io import save_model
-
     folder = Path(folder)
     modules = modules or {}
     for owner, mod in [("model", model), *modules.items()]:
         for pname, p in mod.state_dict().items():
             if p.is_floating_point() and not torch.isfinite(p).all():
                 raise DoppelError(f"refusing to save: {owner} weight {pname} is not finite", folder)
+    try:
+        _write_checkpoint(folder, model, state, optimizers, modules)
+    except OSError as e:  # a full disk or a read-only folder: the last good checkpoint stays loadable
+        raise write_error(e, folder, "the checkpoint (training resumes from the last save)") from e
+
+
+def _write_checkpoint(folder: Path, model, state: TrainState, optimizers, modules: dict) -> None:
+    from doppel.models.io import save_model
+
     folder.mkdir(parents=True, exist_ok=True)
     valid_before = (folder / STATE_JSON).exists() and not (folder / SAVING_MARKER).exists()
     if valid_before:

@@ -24,6 +24,7 @@ def _base_parameters() -> list[inspect.Parameter]:
         kw("model", Path, typer.Option(..., "--model", help="Model folder (created, or resumed if it holds a model).")),
         kw("model_type", Optional[str], typer.Option(None, "--model-type", help="Model or preset for a new model (see 'doppel models'); default saehd.")),
         kw("config", Optional[Path], typer.Option(None, "--config", help="TOML or JSON file of options (flags win).")),
+        kw("new", bool, typer.Option(False, "--new", help="Start a new model: move the work in --model into --model/_trash first.")),
     ]
 
 
@@ -72,6 +73,13 @@ def _run(model_names: set[str], kwargs: dict[str, Any]) -> None:
     if src is None:
         raise DoppelError("no source faceset given", hint="Pass --src DIR (a folder of aligned faces)")
     run = make_run_options(run_opts)
+    if kwargs.get("new"):
+        from doppel.train.checkpoint import start_afresh
+
+        moved = start_afresh(kwargs["model"])
+        if moved:
+            typer.echo(f"moved {moved} files of the earlier model into {kwargs['model'] / '_trash'} "
+                       f"('doppel trash restore {kwargs['model']}' brings them back)")
     result = train(src, dst, kwargs["model"], model_type, model_opts, run)
     typer.echo(
         f"saved {result.model_dir} at iteration {result.iteration} ({result.stop_reason}); "
@@ -83,7 +91,7 @@ def _run(model_names: set[str], kwargs: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     try:
-        model_params = _model_parameters(set(RUN_FIELDS) | {"src", "dst", "model", "model_type", "config"})
+        model_params = _model_parameters(set(RUN_FIELDS) | {"src", "dst", "model", "model_type", "config", "new"})
     except ImportError:  # models not installed: keep the rest of the CLI working
         model_params = []
     app.command("train", help=None)(_build_command(model_params))

@@ -51,3 +51,18 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(monkeypatch, capsys):
         main()
     assert exit_info.value.code == 130
     assert "resume" in capsys.readouterr().err
+
+
+def test_a_full_disk_in_a_write_no_stage_wrapped_is_one_line(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from doppel.core.workspace import Workspace
+    from tests.cli_helpers import one_error_line, run_doppel
+
+    def no_space(self):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "ws" / "status.json"))
+
+    monkeypatch.setattr(Workspace, "create", no_space)
+    code, _, err = run_doppel(monkeypatch, capsys, "workspace", "init", tmp_path / "ws")
+    line = one_error_line(err)
+    assert code == 2 and f"{tmp_path / 'ws' / 'status.json'}: disk full while writing a file" in line

@@ -12,7 +12,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.images import list_images
 from doppel.core.metadata import read_metadata
 from doppel.curate import cluster_faceset, filter_faceset, sort_faceset
-from doppel.curate.trash import restore
+from doppel.core.trash import restore
 from doppel.identity import embed_faces, embed_image
 
 from curate_helpers import BBT_PEOPLE, copy_faceset, count_all, fingerprint, person_of

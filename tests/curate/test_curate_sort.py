@@ -11,7 +11,7 @@ import pytest
 from doppel.core.images import list_images, read_face, write_face
 from doppel.core.metadata import read_metadata
 from doppel.curate import recover_names, sort_faceset, sort_methods
-from doppel.curate.trash import restore
+from doppel.core.trash import restore
 
 from curate_helpers import count_all, fingerprint
 

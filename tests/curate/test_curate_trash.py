@@ -11,7 +11,7 @@ import pytest
 from doppel.core.alignments import Alignments
 from doppel.core.images import list_images
 from doppel.curate.rename import JOURNAL_NAME, finish_pending_renames, rename_all
-from doppel.curate.trash import read_journal, restore, trash_files
+from doppel.core.trash import read_journal, restore, trash_files
 
 from curate_helpers import count_all, fingerprint
 

@@ -114,3 +114,48 @@ def test_shaking_and_flickering_result_scores_worse_than_the_destination(src_fac
     assert t["landmark_jitter_ratio"] > 1.5, t
     assert t["colour_flicker_ratio"] > 2.0, t
     assert report.summary["identity"]["retrieval_rate"] == 0.0  # still the destination's face
+
+
+@pytest.fixture(scope="module")
+def dst_stills(data_dir, tmp_path_factory):
+    """Four destination frames far apart, as they are and Gaussian-blurred (sigma 4 px)."""
+    import cv2
+
+    from doppel.core.images import write_image
+    from doppel.media.reader import read_frames
+
+    root = tmp_path_factory.mktemp("dst_stills")
+    for frame in read_frames(data_dir / "clips" / "dst_woman_b.mp4", every_n=150):
+        write_image(root / "sharp" / f"{frame.index:04d}.png", frame.image)
+        write_image(root / "blurred" / f"{frame.index:04d}.png", cv2.GaussianBlur(frame.image, (0, 0), 4.0))
+    return root
+
+
+def test_destination_is_near_its_own_identity_and_far_from_the_source(dst_stills, data_dir):
+    clips = data_dir / "clips"
+    sharp = dst_stills / "sharp"
+    for identity_clip, near in ((clips / "dst_woman_b.mp4", True), (clips / "src_woman_a.mp4", False)):
+        identity = source_identity(identity_clip, max_faces=4)  # a clip: frames spread over it
+        s = evaluate(identity_clip, sharp, sharp, EvaluateOptions(every_n=1), src_identity=identity).summary
+        dist = s["source_distance"]
+        assert dist["faces"] == 4, dist
+        if near:
+            assert dist["mean"] < 0.35 and dist["under_threshold"] == 1.0, dist
+        else:
+            assert dist["mean"] > 0.6 and dist["under_threshold"] == 0.0, dist
+        assert s["detail"] == pytest.approx(1.0)
+
+
+def test_blurred_destination_has_far_less_detail(dst_stills, data_dir, tmp_path):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--src", str(data_dir / "clips" / "src_woman_a.mp4"), "--dst", str(dst_stills / "sharp"),
+         "--result", str(dst_stills / "blurred"), "--every-n", "1", "--max-src-faces", "3", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().startswith("distance to the source identity: ")
+    s = json.loads(out.read_text())["summary"]
+    assert list(s)[:2] == ["source_distance", "detail"]  # what a viewer judges comes first
+    assert s["detail"] < 0.35, s["detail"]  # about 0.2
+    assert s["source_distance"]["mean"] > 0.6  # blur does not make the destination look like the source

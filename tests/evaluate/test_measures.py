@@ -76,3 +76,43 @@ def test_jitter_separates_smooth_motion_from_trembling():
     steady = [np.array([100.0, 120, 140]) + i for i in range(10)]  # a slow, even change of light
     assert measures.colour_flicker(steady) < 1e-9
     assert measures.colour_flicker([c + (8 if i % 2 else 0) for i, c in enumerate(steady)]) > 5
+
+
+def _textured_face() -> tuple[np.ndarray, np.ndarray]:
+    """A 400 px frame of fine random grain (a few px, like skin pores) with the synthetic face's points."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.normal(128, 200, (400, 400)).astype(np.float32), (0, 0), 2.5)  # grain about 22 levels
+    return cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR), _face()
+
+
+def test_detail_is_one_for_the_same_face_and_far_below_for_a_blurred_one():
+    import cv2
+
+    image, face = _textured_face()
+    assert measures.detail_ratio(image, face, image, face) == pytest.approx(1.0)
+    blurred = cv2.GaussianBlur(image, (0, 0), 3.0)
+    assert measures.detail_ratio(blurred, face, image, face) < 0.2
+    # Only the eyes, brows and lips count: blurring everything else changes nothing.
+    outside = np.ones(image.shape[:2], np.uint8)
+    for region in ([*range(17, 27), *range(36, 48)], list(range(48, 60))):
+        cv2.fillConvexPoly(outside, cv2.convexHull(np.round(face[region]).astype(np.int32)), 0)
+    outside = cv2.erode(outside, np.ones((61, 61), np.uint8)).astype(bool)
+    rest_blurred = np.where(outside[..., None], blurred, image)
+    assert measures.detail_ratio(rest_blurred, face, image, face) == pytest.approx(1.0, abs=0.02)
+
+
+def test_detail_compares_faces_at_one_scale():
+    """The same face twice as large in the frame (texture enlarged with it) has the same detail."""
+    import cv2
+
+    image, face = _textured_face()
+    big = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    assert measures.detail_ratio(big, face * 2 + 0.5, image, face) == pytest.approx(1.0, abs=0.15)
+
+
+def test_identity_distance_is_euclidean():
+    a, b = np.zeros(128), np.zeros(128)
+    b[:2] = [0.3, 0.4]
+    assert measures.identity_distance(b, a) == pytest.approx(0.5)

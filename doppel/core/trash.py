@@ -1,4 +1,5 @@
-"""The faceset trash: rejected faces move to `DIR/_trash/`, never get deleted, and come back exactly.
+"""The trash: what a command clears away (rejected faces, an earlier extraction or model that `--new`
+replaces) moves to `DIR/_trash/`, never gets deleted, and comes back exactly (`doppel trash restore`).
 
 `_trash/journal.json` records, for every trashed file, its path relative to DIR, its name inside
 the trash, when, and why. The journal entry is written before the move (intent first), so a crash
@@ -18,7 +19,7 @@ from typing import Iterable
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
 from doppel.core.images import TRASH_DIR
-from doppel.curate.index_sync import add_to_index, drop_from_index
+from doppel.core.index_sync import INDEX_NAME, add_to_index, drop_from_index
 
 JOURNAL_NAME = "journal.json"
 JOURNAL_SCHEMA = 1
@@ -73,13 +74,21 @@ def _free_name(directory: Path, name: str, taken: set[str]) -> str:
 
 
 def _rel(folder: Path, path: Path) -> str:
+    """`path` relative to `folder`. A relative path may be a name inside the folder ("a.jpg") or a
+    path that already starts with the folder ("faces/a.jpg" for the folder "faces", as `folder / name`
+    gives): the one that exists inside the folder wins, so a relative folder is never joined twice."""
     path = Path(path)
-    if not path.is_absolute():
-        path = folder / path
-    try:
-        return path.resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError as e:
-        raise DoppelError("file is outside the faceset folder", path, hint=f"Only files under {folder} can be trashed") from e
+    candidates = [path] if path.is_absolute() else [folder / path, path]
+    root = folder.resolve()
+    inside = []
+    for candidate in candidates:
+        try:
+            inside.append((candidate, candidate.resolve().relative_to(root).as_posix()))
+        except ValueError:
+            continue
+    if not inside:
+        raise DoppelError("file is outside the faceset folder", path, hint=f"Only files under {folder} can be trashed")
+    return next((rel for candidate, rel in inside if candidate.is_file()), inside[0][1])
 
 
 def trash_files(folder: str | Path, files: Iterable[str | Path], reason: str) -> list[TrashEntry]:
@@ -115,6 +124,20 @@ def trash_with_reasons(folder: str | Path, items: Iterable[tuple[str | Path, str
     for e in new_entries:
         os.rename(folder / e.original, tdir / e.trashed)
     return new_entries
+
+
+def trash_everything(folder: str | Path, reason: str) -> list[TrashEntry]:
+    """Move every file under `folder` (except the trash itself) into its trash, for a fresh start that
+    `restore` can undo. The alignments index goes first, so it is trashed whole, not emptied face by face."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and TRASH_DIR not in p.relative_to(folder).parts)
+    first = [p for p in files if p.name == INDEX_NAME and p.parent == folder]
+    entries = trash_files(folder, first, reason) + trash_files(folder, [p for p in files if p not in first], reason)
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir() and TRASH_DIR not in p.relative_to(folder).parts),
+                      key=lambda p: -len(p.parts)):
+        if not any(sub.iterdir()):  # only folders the move left empty
+            sub.rmdir()
+    return entries
 
 
 def restore(folder: str | Path, names: Iterable[str] | None = None) -> RestoreResult:
