@@ -4,6 +4,8 @@ A field made by `option()` carries its help text and limits in its metadata: `ch
 and whatever else a front end reads (`multiple_of`, `fixed`, `group`, `step`...). From that one
 declaration `check_options` validates an instance, `cli_parameters` and `field_option` build the CLI
 flags and `describe_options` the studio's forms, so no default, range or help text is written twice.
+Options classes derive from `CheckedOptions` (checked when made); `options_command` gives a CLI command
+all of a class's flags as one `options` argument; `same_option` declares a field that passes one on.
 typer is imported only when flags are built: library code declaring options stays light.
 """
 
