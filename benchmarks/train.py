@@ -3,12 +3,17 @@ losses, backward and the optimizer step. Not a test: it prints numbers and ratio
 
     .venv/bin/python -m benchmarks.train [--quick] [--iters 8] [--configs a,b,quick96,h128,amp,c]
                                          [--device auto] [--threads 0] [--workers -1]
+                                         [--reference-s-per-it a=0.55 ...] [--reference dfl.json]
 
 Rows: (a) saehd df res 64, ae 64 / e 32 / d 32 / mask 16, batch 8; (b) saehd df res 128 defaults, batch 4;
 the quick96, h128 and amp presets; (c) on CUDA only, saehd liae-ud res 256 defaults, batch 16 with MFU.
 Columns: ms/iteration, samples/s (src + dst faces), the share of loop time spent waiting for batches,
 GFLOP per iteration (fwd + bwd, counted by torch's FlopCounterMode), achieved GFLOP/s beside the machine's
-peak, and the speed-up over DeepFaceLab 2.0 (TF 2.15 CPU, idle 2-core machine: (a) 1.84 s/it, (b) 12.95 s/it).
+peak (doppel/doctor/peak.py: read from the instruction set and clock, or the GPU's model), and on CUDA the
+share of time the GPU is busy (torch.profiler's kernel time over wall time) and the peak memory.
+A speed-up over DeepFaceLab is printed only against DFL seconds per iteration measured on this same machine
+and given here (--reference-s-per-it CONFIG=S, or --reference FILE: JSON {"a": 0.55, "b": 3.4}); a figure
+from another machine says nothing about this one.
 The sample pipeline is also timed alone (one worker, one thread) to show how much head-room it has.
 """
 
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -27,35 +31,42 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DOPPEL_DATA", ROOT.parent / "shared" / "data")) / "clips"
 
-# name, model type, options, batch, DFL seconds/iteration on the reference 2-core machine (or None)
+# name, model type, options, batch
 CONFIGS = {
-    "a": ("saehd df r64 ae64/e32/d32/m16 b8", "saehd", dict(resolution=64, ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16), 8, 1.84),
-    "b": ("saehd df r128 defaults b4", "saehd", dict(resolution=128), 4, 12.95),
-    "quick96": ("quick96 b4", "quick96", {}, 4, None),
-    "h128": ("h128 b4", "h128", {}, 4, None),
-    "amp": ("amp r224 b4", "amp", {}, 4, None),
-    "c": ("saehd liae-ud r256 b16 (CUDA)", "saehd", dict(resolution=256, archi="liae-ud"), 16, None),
+    "a": ("saehd df r64 ae64/e32/d32/m16 b8", "saehd", dict(resolution=64, ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16), 8),
+    "b": ("saehd df r128 defaults b4", "saehd", dict(resolution=128), 4),
+    "quick96": ("quick96 b4", "quick96", {}, 4),
+    "h128": ("h128 b4", "h128", {}, 4),
+    "amp": ("amp r224 b4", "amp", {}, 4),
+    "c": ("saehd liae-ud r256 b16 (CUDA)", "saehd", dict(resolution=256, archi="liae-ud"), 16),
 }
-# dense bf16 tensor-core peaks (TFLOP/s) for MFU
-GPU_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "RTX 4090": 165.0, "A10": 125.0}
 
 
-def cpu_peak_gflops(threads: int) -> tuple[float, str]:
-    """fp32 peak: cores x GHz x FLOPs/cycle (2 FMA units x vector width x 2)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    flags = set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split()) if "flags" in text else set()
-    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
-    ghz = (max(mhz) / 1000.0) if mhz else 2.5
-    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 8
-    return threads * ghz * per_cycle, f"{threads} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle"
+def gpu_busy_share(step, iters: int) -> float | None:
+    """Share of wall time the GPU spends in kernels over `iters` calls of `step` (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t = time.perf_counter()
+        for _ in range(iters):
+            step()
+        torch.cuda.synchronize()
+        wall = time.perf_counter() - t
+    events = [e for e in prof.events() if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA]
+    busy_us = _union_us([(e.time_range.start, e.time_range.end) for e in events])
+    return busy_us / 1e6 / wall if events else None
 
 
-def gpu_peak_tflops(device: torch.device) -> float | None:
-    name = torch.cuda.get_device_name(device)
-    for key, value in GPU_PEAK_TFLOPS.items():
-        if key in name:
-            return value
-    return None
+def _union_us(spans: list[tuple[float, float]]) -> float:
+    """Length of the union of [start, end) spans (kernels on several streams may overlap)."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
 
 
 def faces(quick: bool, given_src: str | None, given_dst: str | None, size: int) -> tuple[Path, Path]:
@@ -85,14 +96,19 @@ def flops_per_step(objective, model, batch) -> float:
     return float(counter.get_total_flops())
 
 
-def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.device, workers: int) -> dict:
+def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.device, workers: int,
+          options: dict | None = None, batch_size: int | None = None, profile_iters: int = 0) -> dict:
+    """One config timed with real batches. `options`/`batch_size` replace the config's (the GPU check's
+    tiny CPU rehearsal); `profile_iters` > 0 on CUDA also measures the share of time the GPU is busy."""
     from doppel.models.registry import create_model
     from doppel.train.faceset import load_faceset
     from doppel.train.objective import Objective
     from doppel.train.samples import BatchSource, batch_loader, finish_batch
     from doppel.train.trainer import _auto_workers, _to_device, sample_settings
 
-    label, model_type, options, batch_size, dfl = CONFIGS[key]
+    label, model_type, config_options, config_batch = CONFIGS[key]
+    options = config_options if options is None else options
+    batch_size = batch_size or config_batch
     torch.manual_seed(0)
     model = create_model(model_type, batch_size=batch_size, **options)
     opts = model.options
@@ -132,6 +148,7 @@ def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.devi
         objective.step(model, b, 0)
     if cuda:
         torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats(device)
     wait = 0.0
     t = time.perf_counter()
     for _ in range(iters):
@@ -142,17 +159,40 @@ def bench(key: str, src_dir: Path, dst_dir: Path, iters: int, device: torch.devi
     if cuda:
         torch.cuda.synchronize()
     step_s = (time.perf_counter() - t) / iters
+    peak_gb = torch.cuda.max_memory_allocated(device) / 1024**3 if cuda else None
+    busy = None
+    if cuda and profile_iters:
+        try:
+            busy = gpu_busy_share(lambda: objective.step(model, next_batch()[0], 0), profile_iters)
+        except Exception as e:  # noqa: BLE001 - the profiler is a measurement aid: the timings above stand
+            print(f"GPU busy share not measured: {type(e).__name__}: {e}")
     flops = flops_per_step(objective, model, b)
     return dict(label=label, step_s=step_s, samples_s=2 * batch_size / step_s, wait=wait / (step_s * iters),
-                gflop=flops / 1e9, gflops=flops / 1e9 / step_s, dfl=dfl, pipe_s=pipe_s, workers=workers,
-                params=sum(p.numel() for p in model.parameters()))
+                gflop=flops / 1e9, gflops=flops / 1e9 / step_s, pipe_s=pipe_s, workers=workers,
+                params=sum(p.numel() for p in model.parameters()), batch=batch_size, resolution=model.resolution,
+                peak_memory_gb=peak_gb, gpu_busy=busy)
+
+
+def device_peak_gflops(device: torch.device, threads: int) -> tuple[float | None, str]:
+    """(peak GFLOP/s for the precision training runs in here, how it was found)."""
+    from doppel.doctor.peak import cpu_peak, gpu_peak_tflops
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        tf = gpu_peak_tflops(name)
+        return (tf * 1000 if tf else None), f"GPU {name}; bf16 dense peak {tf or 'unknown'} TFLOP/s"
+    peak = cpu_peak(threads)
+    return peak.fp32_gflops, f"CPU fp32 peak about {peak.fp32_gflops:.0f} GFLOP/s ({peak.how})"
 
 
 def run(quick: bool, configs: str = "", iters: int = 0, device_name: str = "auto", threads: int = 0,
-        workers: int = -1, src: str | None = None, dst: str | None = None, echo=print) -> list[dict]:
-    """Measure the configs; print the table with `echo` and return one row dict per config (for `doppel bench`)."""
+        workers: int = -1, src: str | None = None, dst: str | None = None, echo=print,
+        references: dict[str, float] | None = None) -> list[dict]:
+    """Measure the configs; print the table with `echo` and return one row dict per config (for `doppel bench`).
+    `references`: DeepFaceLab seconds per iteration measured on this machine, by config key."""
     from doppel.core.device import pick_device
 
+    references = references or {}
     device = pick_device(None if device_name == "auto" else device_name)
     threads = threads or os.cpu_count() or 1
     if device.type == "cpu":
@@ -161,13 +201,8 @@ def run(quick: bool, configs: str = "", iters: int = 0, device_name: str = "auto
     iters = iters or (2 if quick else 8)
     src_dir, dst_dir = faces(quick, src, dst, 256)
     echo(f"device {device}; {threads} threads; load average {os.getloadavg()[0]:.1f} (numbers are only comparable on an idle machine)")
-    if device.type == "cpu":
-        peak, how = cpu_peak_gflops(threads)
-        echo(f"CPU fp32 peak about {peak:.0f} GFLOP/s ({how})")
-    else:
-        tf = gpu_peak_tflops(device)
-        peak = tf * 1000 if tf else None
-        echo(f"GPU {torch.cuda.get_device_name(device)}; bf16 dense peak {tf or 'unknown'} TFLOP/s")
+    peak, how = device_peak_gflops(device, threads)
+    echo(how)
     header = f"{'config':34s} {'ms/it':>9s} {'samples/s':>9s} {'wait':>6s} {'GFLOP/it':>9s} {'GFLOP/s':>8s} {'%peak':>6s} {'pipe ms':>8s} {'vs DFL':>8s}"
     echo(header)
     echo("-" * len(header))
@@ -185,18 +220,22 @@ def run(quick: bool, configs: str = "", iters: int = 0, device_name: str = "auto
             rows.append(dict(name=label, status="error", reference=f"{type(e).__name__}: {e}"))
             continue
         pct = f"{100 * r['gflops'] / peak:5.1f}%" if peak else "   n/a"
-        vs = f"{r['dfl'] / r['step_s']:7.2f}x" if r["dfl"] else "     n/a"
+        dfl = references.get(key)
+        vs = f"{dfl / r['step_s']:7.2f}x" if dfl else "     n/a"
         echo(f"{r['label']:34s} {1000 * r['step_s']:9.1f} {r['samples_s']:9.1f} {100 * r['wait']:5.1f}% {r['gflop']:9.2f} "
              f"{r['gflops']:8.1f} {pct} {1000 * r['pipe_s']:8.1f} {vs}")
-        if r["dfl"]:
+        if dfl:
             rows.append(dict(name=f"{label}: s/iteration", value=r["step_s"], unit="s/it",
-                             reference="DeepFaceLab 2.0 s/it (speed-up = ratio)", reference_value=r["dfl"],
-                             ratio=r["dfl"] / r["step_s"]))
+                             reference="DeepFaceLab s/it on this machine (speed-up = ratio)", reference_value=dfl,
+                             ratio=dfl / r["step_s"]))
+        else:
+            rows.append(dict(name=f"{label}: s/iteration", value=r["step_s"], unit="s/it"))
         rows.append(dict(name=f"{label}: GFLOP/s", value=r["gflops"], unit="GFLOP/s",
                          reference="device peak" if peak else "", reference_value=peak))
         rows.append(dict(name=f"{label}: data wait", value=r["wait"], unit="share of loop time"))
     echo("wait = share of loop time spent waiting for the next batch (workers overlap with compute);"
-         " pipe ms = one batch made by one worker thread alone; vs DFL = DFL seconds per iteration / ours")
+         " pipe ms = one batch made by one worker thread alone; vs DFL = DFL seconds per iteration / ours,"
+         " only where DFL was measured on this machine (--reference-s-per-it)")
     return rows
 
 
@@ -210,8 +249,20 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=-1, help="sample workers (-1 = auto)")
     ap.add_argument("--src", default=None, help="aligned src faces (default: extracted from the shared clips)")
     ap.add_argument("--dst", default=None)
+    ap.add_argument("--reference-s-per-it", action="append", default=[], metavar="CONFIG=S",
+                    help="DeepFaceLab seconds per iteration of CONFIG measured on this machine (repeatable)")
+    ap.add_argument("--reference", default=None, help='JSON file of DFL seconds per iteration: {"a": 0.55, "b": 3.4}')
     args = ap.parse_args()
-    run(args.quick, args.configs, args.iters, args.device, args.threads, args.workers, args.src, args.dst)
+    from doppel.core.errors import DoppelError
+    from doppel.doctor.bench import read_references
+
+    try:
+        refs = read_references(args.reference_s_per_it, args.reference)
+    except DoppelError as e:
+        raise SystemExit(str(e)) from None
+    if set(refs) - set(CONFIGS):
+        raise SystemExit(f"DeepFaceLab references for unknown configs {', '.join(sorted(set(refs) - set(CONFIGS)))}; configs: {', '.join(CONFIGS)}")
+    run(args.quick, args.configs, args.iters, args.device, args.threads, args.workers, args.src, args.dst, references=refs)
 
 
 if __name__ == "__main__":

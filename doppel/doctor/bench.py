@@ -74,8 +74,9 @@ def _load(path: Path):
     return module
 
 
-def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR) -> tuple[list[BenchRow], float]:
-    """Rows of one benchmark and the seconds it took."""
+def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR, **kwargs) -> tuple[list[BenchRow], float]:
+    """Rows of one benchmark and the seconds it took. `kwargs` go to its `run` (e.g. the training
+    benchmark's `references`: DeepFaceLab seconds per iteration measured on this machine)."""
     path = folder / f"{name}.py"
     start = time.perf_counter()
     if not path.exists():
@@ -84,7 +85,7 @@ def run_benchmark(name: str, quick: bool, folder: Path = DEFAULT_DIR) -> tuple[l
         module = _load(path)
         if not hasattr(module, "run"):
             return _run_script(name, path, quick), time.perf_counter() - start
-        rows = [normalise_row(name, r) for r in module.run(quick=quick)]
+        rows = [normalise_row(name, r) for r in module.run(quick=quick, **kwargs)]
     except Exception as e:  # one failing benchmark must not hide the others
         last = traceback.extract_tb(e.__traceback__)[-1]
         return [BenchRow(name, f"(failed: {type(e).__name__}: {e} at {Path(last.filename).name}:{last.lineno})", status="error")], time.perf_counter() - start
@@ -116,15 +117,19 @@ def _run_script(name: str, path: Path, quick: bool, timeout: float = SCRIPT_TIME
     return rows or [BenchRow(name, "(script printed nothing)", status="error")]
 
 
-def run_bench(quick: bool = True, only: tuple[str, ...] = BENCHMARKS, folder: Path = DEFAULT_DIR) -> dict:
-    """Run the benchmarks and return {"machine", "quick", "rows", "seconds"} (JSON-ready)."""
+def run_bench(quick: bool = True, only: tuple[str, ...] = BENCHMARKS, folder: Path = DEFAULT_DIR,
+              references: dict[str, float] | None = None) -> dict:
+    """Run the benchmarks and return {"machine", "quick", "rows", "seconds"} (JSON-ready).
+    `references`: DeepFaceLab seconds per iteration measured on this machine, by training config; with
+    none, no comparison with DeepFaceLab is printed."""
     from doppel.doctor.hardware import describe_machine
 
     machine = describe_machine()
     rows: list[BenchRow] = []
     seconds = {}
     for name in only:
-        got, took = run_benchmark(name, quick, Path(folder))
+        extra = {"references": references} if name == "train" and references else {}
+        got, took = run_benchmark(name, quick, Path(folder), **extra)
         rows += got
         seconds[name] = round(took, 2)
     return {
@@ -153,3 +158,28 @@ def table(result: dict):
         name = r["name"] if r["status"] in ("ok", "text") else f"[red]{r['name']}[/]"
         t.add_row(r["benchmark"], name, value, ref, ratio)
     return t
+
+
+def read_references(pairs: list[str], path: Path | str | None = None) -> dict[str, float]:
+    """CONFIG=S pairs and a JSON file of DeepFaceLab seconds per iteration, checked: one line per mistake."""
+    import json
+
+    from doppel.core.errors import DoppelError
+
+    refs: dict[str, float] = {}
+    if path is not None:
+        try:
+            data = json.loads(Path(path).read_text())
+            refs.update({str(k): float(v) for k, v in data.items()})
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            raise DoppelError(f"cannot read DeepFaceLab references ({e})", path, hint='Write JSON like {"a": 0.55, "b": 3.4}') from e
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            refs[key.strip()] = float(value)
+        except ValueError:
+            raise DoppelError(f"--reference-s-per-it {pair}: not CONFIG=SECONDS", hint="e.g. --reference-s-per-it a=0.55") from None
+    bad = [k for k, v in refs.items() if v <= 0]
+    if bad:
+        raise DoppelError(f"DeepFaceLab seconds per iteration must be positive ({', '.join(bad)})")
+    return refs

@@ -37,18 +37,22 @@ def register(app: typer.Typer) -> None:
         only: list[str] = typer.Option([], "--only", help="Run only these benchmarks (extract, train, merge); repeatable."),
         json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON (for tracking over time)."),
         folder: Path | None = typer.Option(None, "--benchmarks", help="Folder of benchmark scripts (default: the repo's benchmarks/)."),
+        reference_s_per_it: list[str] = typer.Option([], "--reference-s-per-it", help="DeepFaceLab s/iteration of a training config measured on THIS machine, as CONFIG=S (e.g. a=0.55); repeatable. Without it no DFL comparison is printed."),
+        reference: Path | None = typer.Option(None, "--reference", help='JSON file of DeepFaceLab s/iteration measured on this machine: {"a": 0.55, "b": 3.4}.'),
     ) -> None:
         """Run the extraction, training and merge benchmarks; one table of figures against their limits."""
         from rich.console import Console
 
         from doppel.core.atomic import write_json
         from doppel.core.errors import DoppelError
-        from doppel.doctor.bench import BENCHMARKS, DEFAULT_DIR, run_bench, table
+        from doppel.doctor.bench import BENCHMARKS, DEFAULT_DIR, read_references, run_bench, table
 
         unknown = sorted(set(only) - set(BENCHMARKS))
         if unknown:
             raise DoppelError(f"unknown benchmark {', '.join(unknown)}", hint=f"Use {', '.join(BENCHMARKS)}")
-        result = run_bench(quick, tuple(only) or BENCHMARKS, folder or DEFAULT_DIR)
+        references = read_references(reference_s_per_it, reference)
+        result = run_bench(quick, tuple(only) or BENCHMARKS, folder or DEFAULT_DIR, references)
         Console(width=160).print(table(result))
         if json_out:
             write_json(json_out, result)
+

@@ -44,6 +44,7 @@ class DoctorReport:
     disk: estimate.DiskEstimate | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    peak_tflops: float | None = None  # the device's peak (doppel/doctor/peak.py): GPU bf16, CPU fp32
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +59,7 @@ class DoctorReport:
             "disk": self.disk.to_dict() if self.disk else None,
             "warnings": self.warnings,
             "notes": self.notes,
+            "peak_tflops": self.peak_tflops,
         }
 
     def lines(self) -> list[str]:
@@ -70,6 +72,8 @@ class DoctorReport:
                 f"({r.seconds_per_iter:.3f} s/iteration {how}"
                 + (f", {r.peak_memory_gb:.1f} GB peak" if r.peak_memory_gb else "")
                 + (f", {r.flops_per_iter / r.seconds_per_iter / 1e12:.1f} TFLOP/s" if r.measured and r.flops_per_iter else "")
+                + (f" = {100 * r.flops_per_iter / r.seconds_per_iter / 1e12 / self.peak_tflops:.0f} % of the GPU's bf16 peak"
+                   if r.measured and r.flops_per_iter and self.peak_tflops and self.device.startswith("cuda") else "")
                 + ")"
             )
         out += self.notes
@@ -115,6 +119,10 @@ def run_doctor(options: DoctorOptions | None = None, workspace: str | Path = "."
     resolution = options.resolution or _model_default(options.model_type, "resolution")
     batch = options.batch or _model_default(options.model_type, "batch_size")
     report = DoctorReport(machine, options, str(device), None, None)
+    if device.type == "cuda":
+        from doppel.doctor.peak import gpu_peak_tflops
+
+        report.peak_tflops = gpu_peak_tflops(torch.cuda.get_device_name(device))
     status = _status(progress)
     try:
         if device.type == "cuda":
@@ -232,9 +240,16 @@ def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, b
     status("counting FLOPs")
     probe_cost = step_cost(model, b, **opts)
     rate = probe_cost.flops / probe.seconds_per_iter
+    share = ""
+    if device.type == "cpu":
+        from doppel.doctor.peak import cpu_peak
+
+        peak = cpu_peak(torch.get_num_threads())
+        report.peak_tflops = peak.fp32_gflops / 1000
+        share = f" ({100 * rate / 1e9 / peak.fp32_gflops:.0f} % of its fp32 peak, {peak.fp32_gflops:.0f} GFLOP/s: {peak.how})"
     report.notes.append(
         f"measured: {model} resolution {probe.resolution} batch {b} probe at {probe.seconds_per_iter:.2f} s/iteration "
-        f"= {rate / 1e9:.1f} GFLOP/s on this CPU"
+        f"= {rate / 1e9:.1f} GFLOP/s on this CPU{share}"
     )
 
     def predicted(model_type: str, b: int, **kw) -> StepTiming:

@@ -33,11 +33,9 @@ def dst_clip(data_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def dst_aligned(dst_clip) -> Path:
-    from doppel.faces.extract import ExtractOptions, extract
+    from tests.conftest import extract_cached
 
-    out = dst_clip.parent / "aligned"
-    extract(dst_clip, out, ExtractOptions(size=128), progress=False)
-    return out
+    return extract_cached(dst_clip, dst_clip.parent / "aligned", f"dst-cut{CLIP_FRAMES}-128", size=128)
 
 
 def _faces(folder: Path, size: int) -> torch.Tensor:
