@@ -253,8 +253,11 @@ def train(
                 state.iteration = k
                 clock.data_wait, clock.compute = clock.data_wait + t1 - t0, clock.compute + time.monotonic() - t1
                 now = time.monotonic()
+                # Under DDP every rank must reach the same sync points (they hold collectives), so only
+                # step counts decide there; clocks differ between ranks and are read at those points.
+                timed = not dist.enabled and (status.due(now) or checkpoints.autosave_due(now) or budget.due(now))
                 if not (losses.full() or (run.iterations and k >= run.iterations) or validation.due(k) or previews.due(k)
-                        or status.due(now) or checkpoints.autosave_due(now) or budget.due(now)):
+                        or timed):
                     continue
 
                 # ---- sync point: read the pending losses in one transfer ----
