@@ -31,7 +31,7 @@ app = typer.Typer(
 STAGE_CLIS = (
     "doppel.core.cli",
     "doppel.media.cli",
-    "doppel.provenance.cli",
+    "doppel.inspection.cli",
     "doppel.faces.cli",
     "doppel.curate.cli",
     "doppel.interop.cli",

@@ -4,6 +4,8 @@ A field made by `option()` carries its help text and limits in its metadata: `ch
 and whatever else a front end reads (`multiple_of`, `fixed`, `group`, `step`...). From that one
 declaration `check_options` validates an instance, `cli_parameters` and `field_option` build the CLI
 flags and `describe_options` the studio's forms, so no default, range or help text is written twice.
+Options classes derive from `CheckedOptions` (checked when made); `options_command` gives a CLI command
+all of a class's flags as one `options` argument; `same_option` declares a field that passes one on.
 typer is imported only when flags are built: library code declaring options stays light.
 """
 
@@ -24,6 +26,14 @@ _TRUE, _FALSE = ("1", "true", "yes", "y", "on"), ("0", "false", "no", "n", "off"
 _FIXED = " (fixed once the model exists)"
 
 
+class CheckedOptions:
+    """Base of the options dataclasses: values are converted and checked when an instance is made, so
+    library, config-file and studio callers get the CLI's one-line errors."""
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
 def option(default: Any = dataclasses.MISSING, help: str = "", *, choices: Iterable | None = None,
            min: float | None = None, max: float | None = None,
            default_factory: Callable[[], Any] | Any = dataclasses.MISSING, **meta: Any) -> Any:
@@ -31,6 +41,12 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, choices: Itera
     meta = {"help": help, "choices": tuple(choices) if choices is not None else None, "min": min, "max": max, **meta}
     return dataclasses.field(default=default, default_factory=default_factory,
                              metadata={k: v for k, v in meta.items() if v is not None})
+
+
+def same_option(cls: type, name: str) -> Any:
+    """A field declared like `cls.<name>` (default, help, limits), for options that pass it on unchanged."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=f.default, default_factory=f.default_factory, metadata=f.metadata)
 
 
 def flag(name: str) -> str:
@@ -102,6 +118,25 @@ def field_option(cls: type, name: str, *decls: str) -> Any:
     """One typer.Option from `cls.<name>`'s declaration, for commands written as plain functions."""
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     return _parameter(cls, f, decls, False, None, True)[1]
+
+
+def options_command(cls: type, *, flags: dict[str, tuple[str, ...]] | None = None,
+                    panel: str | None = None) -> Callable[[Callable], Callable]:
+    """Decorate a command written as `def command(<its own flags>, options: cls)`: the flags of `cls`'s
+    fields are added to its signature, and the command receives them as one `options` instance."""
+
+    def wrap(fn: Callable) -> Callable:
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "options"]
+
+        def command(**kwargs: Any) -> Any:
+            options = cls(**take_options(cls, kwargs))
+            return fn(**kwargs, options=options)
+
+        command.__name__, command.__doc__ = fn.__name__, fn.__doc__
+        command.__signature__ = inspect.Signature(own + cli_parameters(cls, flags=flags, panel=panel))
+        return command
+
+    return wrap
 
 
 def take_options(cls: type, kwargs: dict) -> dict:

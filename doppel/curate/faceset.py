@@ -23,7 +23,7 @@ OWN_FILES = ("alignments.json", "extract.json", "doppel_meta.json")
 T = TypeVar("T")
 
 
-class Face:
+class FaceFile:
     """One aligned face file; the image is read on first use and can be dropped with `forget()`."""
 
     def __init__(self, path: Path, meta: FaceMeta | None):
@@ -42,14 +42,14 @@ class Face:
         return self.path.name
 
     def __repr__(self) -> str:
-        return f"Face({self.path.name})"
+        return f"FaceFile({self.path.name})"
 
 
 @dataclass
 class Faceset:
     folder: Path
-    faces: list[Face] = field(default_factory=list)  # images with doppel metadata
-    no_meta: list[Face] = field(default_factory=list)  # readable images without metadata
+    faces: list[FaceFile] = field(default_factory=list)  # images with doppel metadata
+    no_meta: list[FaceFile] = field(default_factory=list)  # readable images without metadata
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (file, why)
     other_files: list[Path] = field(default_factory=list)  # not images at all
 
@@ -80,11 +80,11 @@ def scan_faceset(folder: str | Path, recursive: bool = False) -> Faceset:
                 result.other_files.append(p)
             continue
         try:
-            result.faces.append(Face(p, read_metadata(p)))
+            result.faces.append(FaceFile(p, read_metadata(p)))
         except NoMetadataError:
             try:  # rare, so worth a decode: a broken file is not "an image without metadata"
                 read_image(p)
-                result.no_meta.append(Face(p, None))
+                result.no_meta.append(FaceFile(p, None))
             except DoppelError as e:
                 result.unreadable.append((p, e.message))
         except DoppelError as e:
@@ -93,20 +93,20 @@ def scan_faceset(folder: str | Path, recursive: bool = False) -> Faceset:
 
 
 def map_faces(
-    faces: Iterable[Face],
-    fn: Callable[[Face], T],
+    faces: Iterable[FaceFile],
+    fn: Callable[[FaceFile], T],
     description: str = "reading faces",
     progress: bool = True,
-) -> tuple[list[tuple[Face, T]], list[tuple[Path, str]]]:
+) -> tuple[list[tuple[FaceFile, T]], list[tuple[Path, str]]]:
     """Apply fn to each face (reading its image on demand) with a progress bar.
 
     Returns (face, value) pairs for the faces that worked and (path, why) for those that did not.
     Images are dropped after use so that large sets fit in memory.
     """
     faces = list(faces)
-    done: list[tuple[Face, T]] = []
+    done: list[tuple[FaceFile, T]] = []
     failed: list[tuple[Path, str]] = []
-    iterator: Iterable[Face] = faces
+    iterator: Iterable[FaceFile] = faces
     if progress and len(faces) > 50:
         from rich.progress import track
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.curate import metrics
-from doppel.curate.faceset import Face, map_faces
+from doppel.curate.faceset import FaceFile, map_faces
 from doppel.curate.methods import Ranking, _mask, sort_method
 
 MAX_YAW_BINS = 24
@@ -65,11 +65,11 @@ def select_best(yaw: np.ndarray, pitch: np.ndarray, sharp: np.ndarray, hists: np
 
 
 @sort_method("final", "the best N (--target): even yaw coverage, then sharpness, pitch spread, histogram diversity")
-def sort_final(faces: list[Face], target: int | None = None, progress: bool = True) -> Ranking:
+def sort_final(faces: list[FaceFile], target: int | None = None, progress: bool = True) -> Ranking:
     if target is None or target < 1:
         raise DoppelError("sort 'final' needs --target N (how many faces to keep)", hint="For example: --target 2000")
 
-    def measure(f: Face):
+    def measure(f: FaceFile):
         mask = _mask(f)
         return metrics.sharpness(f.image, mask), metrics.histogram(f.image, mask)
 

@@ -15,13 +15,13 @@ import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.curate import metrics
-from doppel.curate.faceset import Face, map_faces
+from doppel.curate.faceset import FaceFile, map_faces
 
 
 @dataclass(frozen=True)
 class Ranking:
-    order: list[Face]  # faces to keep, best first
-    rejects: list[tuple[Face, str]] = field(default_factory=list)  # (face, why) for the trash
+    order: list[FaceFile]  # faces to keep, best first
+    rejects: list[tuple[FaceFile, str]] = field(default_factory=list)  # (face, why) for the trash
     scores: dict[str, float] = field(default_factory=dict)  # file name -> the score sorted on
     failed: list[tuple[Path, str]] = field(default_factory=list)  # could not be measured; left alone
 
@@ -63,17 +63,17 @@ def get_method(name: str) -> SortMethod:
 # ---- helpers --------------------------------------------------------------------------------
 
 
-def _mask(face: Face) -> np.ndarray:
+def _mask(face: FaceFile) -> np.ndarray:
     return metrics.face_mask(face.image, face.meta.landmarks if face.meta else None)
 
 
-def by_score(faces: list[Face], score: Callable[[Face], float], descending: bool, label: str, progress: bool = True) -> Ranking:
+def by_score(faces: list[FaceFile], score: Callable[[FaceFile], float], descending: bool, label: str, progress: bool = True) -> Ranking:
     done, failed = map_faces(faces, score, label, progress)
     done.sort(key=lambda fv: fv[1], reverse=descending)
     return Ranking([f for f, _ in done], scores={f.name: float(v) for f, v in done}, failed=failed)
 
 
-def by_chain(faces: list[Face], vector: Callable[[Face], np.ndarray], pairwise, label: str, progress: bool = True) -> Ranking:
+def by_chain(faces: list[FaceFile], vector: Callable[[FaceFile], np.ndarray], pairwise, label: str, progress: bool = True) -> Ranking:
     done, failed = map_faces(faces, vector, label, progress)
     if not done:
         return Ranking([], failed=failed)
@@ -81,7 +81,7 @@ def by_chain(faces: list[Face], vector: Callable[[Face], np.ndarray], pairwise, 
     return Ranking([done[i][0] for i in order], failed=failed)
 
 
-def meta_sharpness(face: Face) -> float:
+def meta_sharpness(face: FaceFile) -> float:
     """Sharpness cached in the metadata (it costs an image read), computed on first use."""
     cached = face.meta.extra.get("sharpness") if face.meta else None
     if isinstance(cached, (int, float)):
@@ -93,26 +93,26 @@ def meta_sharpness(face: Face) -> float:
 
 
 @sort_method("blur", "sharpest first (variance of the Laplacian inside the face)")
-def sort_blur(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_blur(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: metrics.sharpness(f.image, _mask(f)), True, "measuring blur", progress)
 
 
 @sort_method("motion-blur", "sharpest first in the weakest direction: motion-blurred faces last")
-def sort_motion_blur(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_motion_blur(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: metrics.motion_sharpness(f.image, _mask(f)), True, "measuring motion blur", progress)
 
 
 @sort_method("yaw", "head turn, from one side to the other (stored pose, degrees)")
-def sort_yaw(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_yaw(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: f.meta.pose.yaw, True, "yaw", False)
 
 
 @sort_method("pitch", "head tilt, from looking up to looking down (stored pose, degrees)")
-def sort_pitch(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_pitch(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: f.meta.pose.pitch, True, "pitch", False)
 
 
-def source_area(face: Face) -> float:
+def source_area(face: FaceFile) -> float:
     x0, y0, x1, y1 = face.meta.source_rect
     if x1 > x0 and y1 > y0:
         return float((x1 - x0) * (y1 - y0))
@@ -122,17 +122,17 @@ def source_area(face: Face) -> float:
 
 
 @sort_method("size", "largest face in the source frame first (more real detail)")
-def sort_size(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_size(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, source_area, True, "size", False)
 
 
 @sort_method("hist", "similar colour histograms next to each other (groups alike faces)")
-def sort_hist(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_hist(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_chain(faces, lambda f: metrics.histogram(f.image, _mask(f)), metrics.bhattacharyya, "histograms", progress)
 
 
 @sort_method("hist-dissim", "most unusual histogram first (least like the rest of the set)")
-def sort_hist_dissim(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_hist_dissim(faces: list[FaceFile], progress: bool = True) -> Ranking:
     done, failed = map_faces(faces, lambda f: metrics.histogram(f.image, _mask(f)), "histograms", progress)
     if not done:
         return Ranking([], failed=failed)
@@ -142,29 +142,29 @@ def sort_hist_dissim(faces: list[Face], progress: bool = True) -> Ranking:
 
 
 @sort_method("brightness", "brightest face first")
-def sort_brightness(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_brightness(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: metrics.brightness(f.image, _mask(f)), True, "brightness", progress)
 
 
 @sort_method("hue", "by mean hue of the face")
-def sort_hue(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_hue(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: metrics.hue(f.image, _mask(f)), True, "hue", progress)
 
 
 @sort_method("black", "fewest black pixels first: faces cut at the frame edge go last")
-def sort_black(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_black(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_score(faces, lambda f: metrics.black_share(f.image), False, "black pixels", progress)
 
 
 @sort_method("origname", "by source file and frame number (the original extraction order)")
-def sort_origname(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_origname(faces: list[FaceFile], progress: bool = True) -> Ranking:
     key = lambda f: (f.meta.source.filename, f.meta.source.frame_index, f.meta.face_index, f.meta.original_name or f.name)  # noqa: E731
     return Ranking(sorted(faces, key=key))
 
 
 @sort_method("oneface", "faces of frames that hold more than one face go to the trash")
-def sort_oneface(faces: list[Face], progress: bool = True) -> Ranking:
-    frames: dict[tuple[str, int], list[Face]] = defaultdict(list)
+def sort_oneface(faces: list[FaceFile], progress: bool = True) -> Ranking:
+    frames: dict[tuple[str, int], list[FaceFile]] = defaultdict(list)
     for f in faces:
         frames[(f.meta.source.filename, f.meta.source.frame_index)].append(f)
     keep, rejects = [], []
@@ -178,12 +178,12 @@ def sort_oneface(faces: list[Face], progress: bool = True) -> Ranking:
 
 
 @sort_method("absdiff", "smallest pixel difference next to each other (groups near-duplicates)")
-def sort_absdiff(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_absdiff(faces: list[FaceFile], progress: bool = True) -> Ranking:
     return by_chain(faces, lambda f: metrics.thumbnail(f.image), metrics.l2, "pixel differences", progress)
 
 
 @sort_method("identity", "groups faces by person (dlib face embedding, cached in the metadata)")
-def sort_identity(faces: list[Face], progress: bool = True) -> Ranking:
+def sort_identity(faces: list[FaceFile], progress: bool = True) -> Ranking:
     from scipy.cluster.hierarchy import leaves_list, linkage
 
     from doppel.identity import embed_faces

@@ -6,24 +6,15 @@ from pathlib import Path
 
 import typer
 
-from doppel.core.options import field_option
+from doppel.core.options import options_command
 from doppel.doctor.options import DoctorOptions
 
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
+    @options_command(DoctorOptions, flags={"batch": ("--batch-size", "--batch")})
     def doctor_command(
-        model_type: str = field_option(DoctorOptions, "model_type"),
-        resolution: int = field_option(DoctorOptions, "resolution"),
-        batch: int = field_option(DoctorOptions, "batch", "--batch-size", "--batch"),
-        iterations: int = field_option(DoctorOptions, "iterations"),
-        price: float = field_option(DoctorOptions, "price"),
-        src_faces: int = field_option(DoctorOptions, "src_faces"),
-        dst_frames: int = field_option(DoctorOptions, "dst_frames"),
-        frame_width: int = field_option(DoctorOptions, "frame_width"),
-        frame_height: int = field_option(DoctorOptions, "frame_height"),
-        device: str = field_option(DoctorOptions, "device"),
-        timing_iterations: int = field_option(DoctorOptions, "timing_iterations"),
+        options: DoctorOptions = DoctorOptions(),
         workspace: Path = typer.Option(Path("."), "--workspace", help="Where the workspace will live (for the free-disk check)."),
         json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON to this file."),
     ) -> None:
@@ -33,8 +24,6 @@ def register(app: typer.Typer) -> None:
         from doppel.core.atomic import write_json
         from doppel.doctor.doctor import run_doctor
 
-        options = DoctorOptions(model_type, resolution, batch, iterations, price, src_faces, dst_frames,
-                                frame_width, frame_height, device, timing_iterations)
         report = run_doctor(options, workspace, progress=True)
         console = Console()
         for line in report.lines():

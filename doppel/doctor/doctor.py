@@ -177,8 +177,8 @@ def _trial(report: DoctorReport, status, model_type, device, batch, iterations, 
 
 
 def _size_for_gpu(report: DoctorReport, device: torch.device, resolution: int, batch: int, status) -> None:
-    o = report.options
-    model = o.model_type
+    options = report.options
+    model = options.model_type
     res_list = resolutions_for(model)
     fixed_res = len(res_list) == 1
     fits_cache: dict[tuple[int, int], StepTiming] = {}
@@ -212,7 +212,7 @@ def _size_for_gpu(report: DoctorReport, device: torch.device, resolution: int, b
         )
     # Time the suggestion properly: the user's batch when it fits, else the largest that does.
     opts = {} if fixed_res else {"resolution": chosen_res}
-    timed = _trial(report, status, model, device, run_batch, iterations=o.timing_iterations, warmup=2, **opts)
+    timed = _trial(report, status, model, device, run_batch, iterations=options.timing_iterations, warmup=2, **opts)
     if timed.fits:
         from dataclasses import replace
 
@@ -224,7 +224,7 @@ def _size_for_gpu(report: DoctorReport, device: torch.device, resolution: int, b
 def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, batch: int, status) -> None:
     """Time a small probe for real, turn it into this CPU's FLOP rate, and extrapolate the CPU-sized
     configurations and the one asked for by their FLOPs (counted, not guessed)."""
-    o = report.options
+    options = report.options
     if device.type == "cpu":
         report.warnings.append(
             "no CUDA GPU found: training runs on the CPU, tens to hundreds of times slower than on a GPU; "
@@ -233,7 +233,7 @@ def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, b
     else:  # MPS / XPU: timed for real, but the out-of-memory search is CUDA-only
         report.notes.append(f"{device.type}: speeds extrapolated from a timed probe; the memory-fit search runs on CUDA only")
     model, opts, b = CPU_PROBE
-    probe = _trial(report, status, model, device, b, iterations=o.timing_iterations, **opts)
+    probe = _trial(report, status, model, device, b, iterations=options.timing_iterations, **opts)
     if not probe.fits:
         report.warnings.append("even the smallest CPU configuration did not run (out of memory)")
         return
@@ -265,10 +265,10 @@ def _size_for_cpu(report: DoctorReport, device: torch.device, resolution: int, b
     for c in candidates:
         if c is not report.recommended:
             report.notes.append(f"{c.model_type} at resolution {c.resolution} batch {c.batch}: about {c.seconds_per_iter:.1f} s/iteration here")
-    asked = {} if o.model_type == "quick96" else {"resolution": resolution}
-    wanted = predicted(o.model_type, batch, **asked)
+    asked = {} if options.model_type == "quick96" else {"resolution": resolution}
+    wanted = predicted(options.model_type, batch, **asked)
     report.requested = wanted
     report.notes.append(
-        f"asked for: {o.model_type} at resolution {wanted.resolution} batch {batch}: about {wanted.seconds_per_iter:.1f} s/iteration here "
-        f"({estimate.format_duration(estimate.hours_for(o.iterations, wanted.seconds_per_iter))} for {o.iterations:,} iterations)"
+        f"asked for: {options.model_type} at resolution {wanted.resolution} batch {batch}: about {wanted.seconds_per_iter:.1f} s/iteration here "
+        f"({estimate.format_duration(estimate.hours_for(options.iterations, wanted.seconds_per_iter))} for {options.iterations:,} iterations)"
     )

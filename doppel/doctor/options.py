@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doppel.core.options import option
+from doppel.core.options import CheckedOptions, option
 
 
 @dataclass(frozen=True)
-class DoctorOptions:
+class DoctorOptions(CheckedOptions):
     model_type: str = option("saehd", "Model type to size for this machine (see 'doppel train --help').")
     resolution: int = option(0, "Resolution you want (0 = the model's default).", min=0, max=640)
     batch: int = option(0, "Batch size you want (0 = the model's default).", min=0, max=512)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from doppel.core.options import field_option
+from doppel.core.options import options_command
 from doppel.evaluate.evaluate import EvaluateOptions
 from doppel.evaluate.pair_check import PairCheckOptions
 
@@ -21,16 +21,14 @@ def _num(v, spec=".3f") -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
+    @options_command(EvaluateOptions)
     def evaluate_command(
         src: Path = typer.Option(..., "--src", help="Source identity: faceset (folder of aligned faces), photos or the source clip."),
         dst: Path = typer.Option(..., "--dst", help="Destination video (or frame folder) the result was merged onto."),
         result: Path = typer.Option(..., "--result", help="The swapped video (or frame folder)."),
         report: Path | None = typer.Option(None, "--report", help="Folder for report.json, report.md and PNG plots."),
         json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON report to this file."),
-        every_n: int = field_option(EvaluateOptions, "every_n"),
-        max_frames: int = field_option(EvaluateOptions, "max_frames"),
-        detector: str = field_option(EvaluateOptions, "detector"),
-        max_src_faces: int = field_option(EvaluateOptions, "max_src_faces"),
+        options: EvaluateOptions = EvaluateOptions(),
     ) -> None:
         """Score a swap: distance to the source identity (dlib), face detail, pose, expression, jitter, fidelity outside the face, detection."""
         from rich.console import Console
@@ -39,7 +37,6 @@ def register(app: typer.Typer) -> None:
         from doppel.evaluate.evaluate import evaluate
         from doppel.evaluate.report import write_report
 
-        options = EvaluateOptions(every_n=every_n, max_frames=max_frames, detector=detector, max_src_faces=max_src_faces)
         rep = evaluate(src, dst, result, options, progress=True)
         s = rep.summary
         ident, pose, t, out = s["identity"], s["pose_error_deg"], s["temporal"], s["outside_face"]
@@ -68,16 +65,12 @@ def register(app: typer.Typer) -> None:
             console.print(f"report: {write_report(rep, report)}", highlight=False)
 
     @app.command("pair-check")
+    @options_command(PairCheckOptions)
     def pair_check_command(
         src: Path = typer.Option(..., "--src", help="Source faceset (folder of aligned faces)."),
         dst: Path = typer.Option(..., "--dst", help="Destination faceset (folder of aligned faces)."),
         report: Path | None = typer.Option(None, "--report", help="Folder for report.json, report.md, coverage.png, missing.png."),
-        pose_tolerance: float = field_option(PairCheckOptions, "pose_tolerance"),
-        eye_tolerance: float = field_option(PairCheckOptions, "eye_tolerance"),
-        mouth_tolerance: float = field_option(PairCheckOptions, "mouth_tolerance"),
-        light_tolerance: float = field_option(PairCheckOptions, "light_tolerance"),
-        shape_tolerance: float = field_option(PairCheckOptions, "shape_tolerance"),
-        grid_step: float = field_option(PairCheckOptions, "grid_step"),
+        options: PairCheckOptions = PairCheckOptions(),
     ) -> None:
         """Does the source faceset cover the destination's poses, expressions and lighting? Are the face shapes compatible?"""
         from rich.console import Console
@@ -85,7 +78,6 @@ def register(app: typer.Typer) -> None:
         from doppel.evaluate.pair_check import pair_check
         from doppel.evaluate.pair_report import write_pair_report
 
-        options = PairCheckOptions(pose_tolerance, eye_tolerance, mouth_tolerance, light_tolerance, shape_tolerance, grid_step)
         rep = pair_check(src, dst, options, progress=True)
         console = Console()
         console.print(rep.summary, highlight=False, soft_wrap=True)

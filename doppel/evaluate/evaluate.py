@@ -16,15 +16,16 @@ import numpy as np
 
 from doppel.core.errors import DoppelError
 from doppel.core.images import list_images, read_face
-from doppel.core.options import option
+from doppel.core.options import CheckedOptions, option
 from doppel.evaluate import measures
 from doppel.evaluate.tracking import TEMPORAL_RUN, TemporalRuns, follow, main_face
 from doppel.identity.embed import SAME_PERSON_DISTANCE
+from doppel.media.progress import progress_bar
 from doppel.media.reader import TruncatedVideoError, read_frames
 
 
 @dataclass(frozen=True)
-class EvaluateOptions:
+class EvaluateOptions(CheckedOptions):
     every_n: int = option(5, "Analyse one frame in N (identity embedding costs about 0.1 s a face on CPU).", min=1)
     max_frames: int = option(0, "Stop after this many analysed frames (0 = all).", min=0)
     detector: str = option("mediapipe", "Face detector: mediapipe, mtcnn or haar.")
@@ -166,51 +167,39 @@ def evaluate(
     temporal = TemporalRuns()
     warnings: list[str] = []
     truncated = False
-    bar = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        total = _frame_count(dst, result)
-        if total and options.max_frames:
-            total = min(total, options.max_frames * every)
-        task = bar.add_task("evaluating frames", total=total)
-    try:
-        with FaceAnalyzer(options.detector) as analyzer:
-            pairs = itertools.chain([first], zip(dst_iter, res_iter))
-            faces = (None, None)
-            while True:
-                try:
-                    d_frame, r_frame = next(pairs)
-                except StopIteration:
+    total = _frame_count(dst, result) if progress else None
+    if total and options.max_frames:
+        total = min(total, options.max_frames * every)
+    with progress_bar("evaluating frames", total, progress, transient=True) as bar, FaceAnalyzer(options.detector) as analyzer:
+        pairs = itertools.chain([first], zip(dst_iter, res_iter))
+        faces = (None, None)
+        while True:
+            try:
+                d_frame, r_frame = next(pairs)
+            except StopIteration:
+                break
+            except TruncatedVideoError as e:  # score what was decoded, and say where it stopped
+                warnings.append(e.one_line())
+                truncated = True
+                break
+            bar.advance()
+            phase = d_frame.index % every
+            if phase == 0:
+                if options.max_frames and len(frames) >= options.max_frames:
                     break
-                except TruncatedVideoError as e:  # score what was decoded, and say where it stopped
-                    warnings.append(e.one_line())
-                    truncated = True
-                    break
-                if bar:
-                    bar.advance(task)
-                phase = d_frame.index % every
-                if phase == 0:
-                    if options.max_frames and len(frames) >= options.max_frames:
-                        break
-                    _check_same_size(d_frame, r_frame, result)
-                    score, faces = _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame)
-                    frames.append(score)
-                    # Re-measure this frame the way the next ones are measured, so a run's points
-                    # all come from the same kind of crop (mixing crops would read as jitter).
-                    faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
-                    if every >= TEMPORAL_RUN:
-                        temporal.new_run()
-                elif every < TEMPORAL_RUN or phase < TEMPORAL_RUN:
-                    faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
-                else:
-                    continue  # decoded only
-                temporal.add(d_frame, r_frame, *faces)
-    finally:
-        if bar:
-            bar.stop()
+                _check_same_size(d_frame, r_frame, result)
+                score, faces = _score_frame(analyzer, embed_image, src_mean, d_frame, r_frame)
+                frames.append(score)
+                # Re-measure this frame the way the next ones are measured, so a run's points
+                # all come from the same kind of crop (mixing crops would read as jitter).
+                faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
+                if every >= TEMPORAL_RUN:
+                    temporal.new_run()
+            elif every < TEMPORAL_RUN or phase < TEMPORAL_RUN:
+                faces = (follow(analyzer, d_frame.image, faces[0]), follow(analyzer, r_frame.image, faces[1]))
+            else:
+                continue  # decoded only
+            temporal.add(d_frame, r_frame, *faces)
     if not frames:
         raise DoppelError("no frames could be read from the destination or the result", result)
     if not options.max_frames and not truncated:

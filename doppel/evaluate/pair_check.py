@@ -15,12 +15,12 @@ import numpy as np
 
 from doppel.core.errors import DoppelError, NoMetadataError
 from doppel.core.images import list_images, read_face
-from doppel.core.options import option
+from doppel.core.options import CheckedOptions, option
 from doppel.evaluate import face_traits
 
 
 @dataclass(frozen=True)
-class PairCheckOptions:
+class PairCheckOptions(CheckedOptions):
     pose_tolerance: float = option(12.0, "Degrees of (yaw, pitch) distance that still count as a close pose.", min=1, max=90)
     eye_tolerance: float = option(0.08, "Eye openness (aspect ratio) difference that still counts as close.", min=0.01, max=1)
     mouth_tolerance: float = option(0.15, "Mouth openness difference that still counts as close.", min=0.01, max=2)

@@ -1,4 +1,5 @@
-"""Face detectors behind one small interface: `detect(image_bgr) -> list[Detection]`.
+"""The face detectors by name (`create_detector`), behind one small interface (doppel/faces/detection.py):
+`detect(image_bgr) -> list[Detection]`.
 
 - "mediapipe": BlazeFace full-range (CPU default, fast, good on small and multiple faces).
 - "mtcnn": MTCNN in plain PyTorch (batched, runs on CUDA when present); see mtcnn.py.
@@ -9,50 +10,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from doppel.core.errors import DoppelError
+from doppel.faces.detection import Detection, Detector
 from doppel.faces.processes import note_native_graphs
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ log lines are noise for users
 
 DETECTORS = ("mediapipe", "mtcnn", "haar")
 TORCH_DETECTORS = ("mtcnn",)  # torch's thread pools do not survive a fork: extraction keeps threads for these
-
-
-@dataclass(frozen=True)
-class Detection:
-    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
-    score: float
-    points: np.ndarray | None = None  # optional 5 points (eyes, nose, mouth corners), 5x2
-
-    @property
-    def size(self) -> float:
-        return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
-
-
-class Detector:
-    """Base class: subclasses set `name` and implement `detect`."""
-
-    name = "base"
-    batched = False  # True when detect_batch runs several images in one pass (worth grouping frames for)
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        raise NotImplementedError
-
-    def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
-        """Detections of each image, in order."""
-        return [self.detect(image) for image in images]
-
-    def close(self) -> None:
-        pass
 
 
 class MediapipeDetector(Detector):

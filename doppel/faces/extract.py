@@ -38,6 +38,7 @@ from doppel.faces.prefetch import prefetch
 from doppel.faces.same_source import check_same_source
 from doppel.faces.processes import fork_available, run_tasks
 from doppel.faces.smooth import TrackSmoother
+from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, TruncatedVideoError, is_image, is_video, open_container, read_frames
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract"]
@@ -84,15 +85,15 @@ def extract(input: str | Path, out_dir: str | Path, options: ExtractOptions = Ex
     _prepare_out(out, src, options)
     info = _source_info(src, video)
     index = _load_or_new_alignments(out, src, info) if use_alignments else None
-    done = {f.index for f in index.frames} if index else set()
+    job = _Job(src, video, frozenset(f.index for f in index.frames) if index else frozenset(), options, info)
 
     state = _RunState(index, out, options)
     truncated: TruncatedVideoError | None = None
     failed = True
     try:
-        with _progress_bar(progress, info["total"], options) as bar:
+        with progress_bar("extracting", _frames_to_process(info["total"], options), progress) as bar:
             try:
-                _run_segments(src, video, done, options, info, bar, state)
+                _run_segments(job, bar.advance, state)
             except TruncatedVideoError as e:
                 truncated = e  # the frames before the damage were processed and written
         failed = False
@@ -124,12 +125,32 @@ def _done_has_faces(index: Alignments | None) -> bool:
 # ---- per-frame work -------------------------------------------------------------------------
 
 
-def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None]]:
-    """Contiguous stretches of the input, one per worker: (first position, number of frames or None = to
-    the end). Position k is the k-th frame processed (frame index k * every_n)."""
+@dataclass(frozen=True)
+class _Job:
+    """What every stretch of one extraction shares: the input, what is known about it, the options."""
+
+    src: Path
+    video: bool
+    done: frozenset[int]  # frame indices an earlier run already did (resume)
+    options: ExtractOptions
+    info: dict  # _source_info: frame count, size, rate
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Contiguous frames for one worker: from position `start` (the start-th frame processed, frame index
+    start * every_n), `count` frames (None: to the end); `last` runs to the end of the input."""
+
+    start: int
+    count: int | None
+    last: bool
+
+
+def _segments(info: dict, options: ExtractOptions) -> list[_Stretch]:
+    """The input cut into one stretch per worker."""
     total = info["total"]
     if total is None:
-        return [(0, options.max_frames)]
+        return [_Stretch(0, options.max_frames, True)]
     positions = -(-total // options.every_n)
     if options.max_frames is not None:
         positions = min(positions, options.max_frames)
@@ -138,27 +159,26 @@ def _segments(info: dict, options: ExtractOptions) -> list[tuple[int, int | None
     workers = options.workers or max(1, auto)
     workers = max(1, min(workers, positions // MIN_FRAMES_PER_WORKER))
     bounds = [positions * i // workers for i in range(workers + 1)]
-    segments: list[tuple[int, int | None]] = [(bounds[i], bounds[i + 1] - bounds[i]) for i in range(workers - 1)]
+    segments = [_Stretch(bounds[i], bounds[i + 1] - bounds[i], False) for i in range(workers - 1)]
     # The last stretch runs to the end of the input (or max_frames): the header's frame count may be short.
     last = bounds[workers - 1]
-    segments.append((last, None if options.max_frames is None else options.max_frames - last))
+    segments.append(_Stretch(last, None if options.max_frames is None else options.max_frames - last, True))
     return segments
 
 
-def _run_segments(src, video, done, options, info, bar, state) -> None:
+def _run_segments(job: _Job, bar, state) -> None:
     """Process the input's stretches in parallel, each with its own models: in forked worker processes
     (mediapipe holds the GIL, so threads would share one core), or in threads for the torch detector
     (torch and fork do not mix; it batches frames on the GPU instead). Every stretch records its frames as
     their faces land on disk; the index is sorted on save, so the result is the same as one pass."""
-    segments = _segments(info, options)
+    segments = _segments(job.info, job.options)
     if len(segments) == 1:
-        _run_segment(src, video, done, options, info, bar, state, *segments[0], True, threading.Event())
+        _run_segment(job, bar, state, segments[0], threading.Event())
         return
-    jobs = [(start, count, i == len(segments) - 1) for i, (start, count) in enumerate(segments)]
-    if _in_processes(options):
-        errors = _run_in_processes(src, video, done, options, info, bar, state, jobs)
+    if _in_processes(job.options):
+        errors = _run_in_processes(job, bar, state, segments)
     else:
-        errors = _run_in_threads(src, video, done, options, info, bar, state, jobs)
+        errors = _run_in_threads(job, bar, state, segments)
     errors = [e for e in errors if e is not None]
     hard = [e for e in errors if not isinstance(e, TruncatedVideoError)]
     if hard:
@@ -176,10 +196,10 @@ def _stops_others(error: BaseException) -> bool:
     return not isinstance(error, TruncatedVideoError)
 
 
-def _run_in_threads(src, video, done, options, info, bar, state, jobs) -> list[BaseException | None]:
+def _run_in_threads(job: _Job, bar, state, segments: list[_Stretch]) -> list[BaseException | None]:
     stop = threading.Event()
-    with ThreadPoolExecutor(len(jobs), thread_name_prefix="doppel-segment") as pool:
-        futures = [pool.submit(_run_segment, src, video, done, options, info, bar, state, *job, stop) for job in jobs]
+    with ThreadPoolExecutor(len(segments), thread_name_prefix="doppel-segment") as pool:
+        futures = [pool.submit(_run_segment, job, bar, state, stretch, stop) for stretch in segments]
         try:
             for future in as_completed(futures):
                 if future.exception() is not None and _stops_others(future.exception()):
@@ -190,7 +210,7 @@ def _run_in_threads(src, video, done, options, info, bar, state, jobs) -> list[B
     return [f.exception() for f in futures]
 
 
-def _run_in_processes(src, video, done, options, info, bar, state, jobs) -> list[BaseException | None]:
+def _run_in_processes(job: _Job, bar, state, segments: list[_Stretch]) -> list[BaseException | None]:
     def on_message(message: tuple) -> None:
         if message[0] == "seen":
             state.seen(message[1])
@@ -200,14 +220,14 @@ def _run_in_processes(src, video, done, options, info, bar, state, jobs) -> list
         else:
             state.stopped_early = True
 
-    tasks = [partial(_segment_task, src, video, done, options, info, state.out, job) for job in jobs]
+    tasks = [partial(_segment_task, job, state.out, stretch) for stretch in segments]
     return run_tasks(tasks, on_message, _stops_others)
 
 
-def _segment_task(src, video, done, options, info, out, job, report, stop) -> None:
+def _segment_task(job: _Job, out: Path, stretch: _Stretch, report, stop) -> None:
     """One stretch in a worker process (module level: a fork server's workers receive it pickled)."""
-    remote = _ReportingState(report, out, options)
-    _run_segment(src, video, done, options, info, lambda n: None, remote, *job, stop)
+    remote = _ReportingState(report, out, job.options)
+    _run_segment(job, lambda n: None, remote, stretch, stop)
     if remote.stopped_early:
         report(("stopped_early",))
 
@@ -226,7 +246,9 @@ class _ReportingState:
         self.report(("record", frame_index, timestamp, names))
 
 
-def _run_segment(src, video, done, options, info, bar, state, start, count, last, stop) -> None:
+def _run_segment(job: _Job, bar, state, stretch: _Stretch, stop) -> None:
+    src, video, done, options, info = job.src, job.video, job.done, job.options, job.info
+    start, count, last = stretch.start, stretch.count, stretch.last
     smoother = TrackSmoother() if options.smooth and video else None
     tracking = video and options.track and options.every_n <= 2
     tracked: list[Face] = []
@@ -463,30 +485,12 @@ def _os_error(e: OSError, out: Path) -> DoppelError:
 # ---- progress and debug -------------------------------------------------------------------------
 
 
-class _progress_bar:
-    """A rich progress bar (or nothing), used as `bar(advance)`."""
-
-    def __init__(self, enabled: bool, total: int | None, options: ExtractOptions):
-        self.enabled = enabled
-        if total is not None:
-            total = -(-total // options.every_n)
-            if options.max_frames is not None:
-                total = min(total, options.max_frames)
-        self.total = total
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
-        self._progress.start()
-        task = self._progress.add_task("extract", total=self.total)
-        return lambda n: self._progress.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self._progress.stop()
+def _frames_to_process(total: int | None, options: ExtractOptions) -> int | None:
+    """The progress bar's total: one frame in `every_n`, at most `max_frames`."""
+    if total is None:
+        return None
+    total = -(-total // options.every_n)
+    return total if options.max_frames is None else min(total, options.max_frames)
 
 
 def _write_debug(folder: Path, frame: Frame, faces: list[Face], stem: str) -> None:

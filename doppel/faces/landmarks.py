@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from doppel.core.metadata import Pose
-from doppel.faces.detect import Detection, Detector, create_detector
+from doppel.faces.detect import create_detector
+from doppel.faces.detection import Detection, Detector
 from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.pose import estimate_pose
 from doppel.faces.processes import note_native_graphs

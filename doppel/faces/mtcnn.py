@@ -17,7 +17,7 @@ from torch import nn
 
 from doppel.core.device import pick_device
 from doppel.core.errors import DoppelError
-from doppel.faces.detect import Detection, Detector
+from doppel.faces.detection import Detection, Detector
 
 
 class PNet(nn.Module):

@@ -22,6 +22,7 @@ from doppel.masks.xseg_io import XSegModel, load_xseg, predict_masks, save_xseg
 from doppel.core.face_mask import decode_mask, face_mask, label_mask, polygons_to_mask
 from doppel.masks.xseg_labels import encode_mask, hull_polygon, iou, validate_polygons
 from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
+from doppel.media.progress import progress_bar
 from doppel.masks.xseg_train import XSegTrainResult, train_xseg
 
 __all__ = [
@@ -62,7 +63,7 @@ def apply_xseg(
             skipped += 1
             continue
         todo.append((path, meta))
-    with _bar(progress, "xseg apply", len(todo)) as advance:
+    with progress_bar("xseg apply", len(todo), progress and bool(todo)) as bar:
         for i in range(0, len(todo), batch_size):
             chunk = todo[i : i + batch_size]
             masks = predict_masks(model, [read_image(p) for p, _ in chunk], batch_size)
@@ -70,7 +71,7 @@ def apply_xseg(
                 meta.xseg_mask = encode_mask(mask)
                 meta.extra["xseg"] = stamp
                 write_metadata(path, meta)
-            advance(len(chunk))
+            bar.advance(len(chunk))
     return ApplyResult(len(todo), skipped)
 
 
@@ -119,18 +120,3 @@ def hull_labels(faces_dir: str | Path, forehead: float = 0.3, overwrite: bool = 
     return n
 
 
-def _bar(enabled: bool, description: str, total: int):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar():
-        if not enabled or total == 0:
-            yield lambda n: None
-            return
-        from rich.progress import Progress
-
-        with Progress() as p:
-            task = p.add_task(description, total=total)
-            yield lambda n: p.advance(task, n)
-
-    return bar()

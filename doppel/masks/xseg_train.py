@@ -27,6 +27,7 @@ from doppel.masks import xseg_io
 from doppel.masks.xseg_augment import augment
 from doppel.core.face_mask import label_mask
 from doppel.masks.xseg_options import XSegConfig, XSegTrainOptions
+from doppel.media.progress import progress_bar
 
 STATUS_FILE = "xseg_status.json"
 STOP_FILE = "xseg.STOP"
@@ -116,9 +117,7 @@ def train_xseg(
     loss_value, stopped = float("nan"), False
     last_save = last_status = t0 = time.monotonic()
     it0 = model.iteration
-    bar = _progress(progress)
-    with bar:
-        task = bar.add_task("xseg train", total=options.iterations, completed=model.iteration) if progress else None
+    with progress_bar("xseg train", options.iterations, progress, completed=model.iteration) as bar:
         while model.iteration < options.iterations:
             batch = [
                 augment(samples[i].image, samples[i].mask, backgrounds[rng.integers(len(backgrounds))], rng)
@@ -136,8 +135,7 @@ def train_xseg(
             now = time.monotonic()
             if model.iteration % 10 == 0 or model.iteration == options.iterations:
                 loss_value = float(loss.detach())  # one host sync every 10 steps, not every step
-                if task is not None:
-                    bar.update(task, completed=model.iteration, description=f"xseg train loss {loss_value:.4f}")
+                bar.update(model.iteration, f"loss {loss_value:.4f}")
             if now - last_status > 2.0:
                 last_status = now
                 speed = (model.iteration - it0) / max(now - t0, 1e-6)
@@ -153,11 +151,3 @@ def train_xseg(
     write_json(model_dir / STATUS_FILE, {**status, "iteration": model.iteration, "loss": loss_value, "running": False})
     net.eval()
     return XSegTrainResult(model_dir, len(samples), model.iteration, loss_value, stopped)
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

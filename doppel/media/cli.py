@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from doppel.core.options import field_option
+from doppel.media.denoise import DenoiseOptions
 from doppel.media.writer import CODEC_NAMES, DEFAULT_PRESET, PRESETS
 
 
@@ -90,15 +92,15 @@ def register(app: typer.Typer) -> None:
     def denoise_cmd(
         src: Path = typer.Argument(..., help="Video file or folder of frames."),
         out: Path = typer.Argument(..., help="Output video (by extension) or folder of PNG frames."),
-        strength: float = typer.Option(5.0, "--strength", min=1, max=20, help="Noise level to remove, 1..20."),
-        radius: int = typer.Option(2, "--radius", min=0, max=5, help="Neighbour frames on each side."),
+        strength: float = field_option(DenoiseOptions, "strength"),
+        radius: int = field_option(DenoiseOptions, "radius"),
         codec: str = typer.Option("h264", "--codec", callback=_codec, help=f"One of {', '.join(CODEC_NAMES)}."),
         preset: str = typer.Option(DEFAULT_PRESET, "--preset", callback=_preset, help=PRESET_HELP),
         crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264/H.265 quality."),
         no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark and the synthetic tag."),
     ) -> None:
         """Temporal-aware denoise of a video or frame sequence (streamed; audio and timestamps kept)."""
-        from doppel.media.denoise import DenoiseOptions, denoise
+        from doppel.media.denoise import denoise
 
         n = denoise(src, out, DenoiseOptions(strength=strength, radius=radius), codec=codec, crf=crf,
                     provenance=False if no_provenance else None, preset=preset)

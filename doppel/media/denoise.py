@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from doppel.core.errors import DoppelError
+from doppel.core.options import CheckedOptions, option
 from doppel.media.info import video_info
 from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, is_video, read_frames
@@ -26,15 +27,9 @@ from doppel.provenance.output import write_rendered_image
 
 
 @dataclass(frozen=True)
-class DenoiseOptions:
-    strength: float = 5.0  # 1..20: noise level in 8-bit levels that is averaged away
-    radius: int = 2  # frames on each side of the centre frame
-
-    def check(self) -> None:
-        if not 1 <= self.strength <= 20:
-            raise DoppelError(f"--strength must be within 1..20, got {self.strength}")
-        if not 0 <= self.radius <= 5:
-            raise DoppelError(f"--radius must be within 0..5, got {self.radius}")
+class DenoiseOptions(CheckedOptions):
+    strength: float = option(5.0, "Noise level to remove (in 8-bit levels), 1..20.", min=1.0, max=20.0)
+    radius: int = option(2, "Neighbour frames on each side.", min=0, max=5)
 
 
 def _prepare(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +87,6 @@ def denoise(src: str | Path, out: str | Path, options: DenoiseOptions = DenoiseO
             progress: bool = True) -> int:
     """Denoise a video (to a video, keeping timestamps and audio) or an image folder (to a folder of
     PNGs, or a video when `out` ends like one). Returns the number of frames written."""
-    options.check()
     src, out = Path(src), Path(out)
     if not src.exists():
         raise DoppelError("file not found", src)

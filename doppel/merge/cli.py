@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from doppel.core.options import cli_parameters, take_options
+from doppel.merge.output import OutputOptions
 from doppel.merge.settings import MergeSettings
 
 
@@ -26,11 +27,6 @@ def _command_parameters() -> list[inspect.Parameter]:
         kw("config", typing.Optional[Path], typer.Option(None, "--config", help="Merge settings JSON (e.g. a previous OUT.merge.json); flags override it.")),
         kw("frame", typing.Optional[int], typer.Option(None, "--frame", help="With --preview: the frame index to render.")),
         kw("preview_png", typing.Optional[Path], typer.Option(None, "--preview", help="Render only --frame N to this PNG (fast tuning).")),
-        kw("codec", str, typer.Option("h264", "--codec", help="Video codec: h264, h265, prores, ffv1, png (lossless).", rich_help_panel="Output")),
-        kw("crf", int, typer.Option(18, "--crf", min=0, max=51, help="h264/h265 quality (lower is better).", rich_help_panel="Output")),
-        kw("alpha", bool, typer.Option(False, "--alpha", help="PNG sequence only: alpha channel covering the swapped face.", rich_help_panel="Output")),
-        kw("fps", typing.Optional[float], typer.Option(None, "--fps", help="Output frame rate (default: the destination's).", rich_help_panel="Output")),
-        kw("provenance", bool, typer.Option(True, "--provenance/--no-provenance", help="Watermark and tag the output as synthetic.", rich_help_panel="Output")),
         kw("device", typing.Optional[str], typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N, mps, xpu.")),
         kw("batch_size", typing.Optional[int], typer.Option(None, "--batch-size", min=1, help="Faces per batch (default: 32 at 64 px, 16 at 128 px, 8 above); on the CPU a batch is split into 4 model calls, 2 per forward worker.")),
         kw("xseg_model", typing.Optional[Path], typer.Option(None, "--xseg-model", help="XSeg model folder, for the xseg-prd mask modes.")),
@@ -41,12 +37,12 @@ def merge_command(**kwargs) -> None:
     from rich.console import Console
 
     from doppel.core.errors import DoppelError
-    from doppel.merge.merger import OutputOptions, merge, preview
+    from doppel.merge.merger import merge, preview
     from doppel.merge.settings import config_path_for
 
     overrides = take_options(MergeSettings, kwargs)
     config = kwargs.pop("config")
-    settings = (MergeSettings.load(config) if config else MergeSettings()).with_overrides(**overrides).validate()
+    settings = (MergeSettings.load(config) if config else MergeSettings()).with_overrides(**overrides)
     out, frame, preview_png = kwargs["out"], kwargs["frame"], kwargs["preview_png"]
     console = Console()
     if preview_png is not None or frame is not None:
@@ -59,8 +55,7 @@ def merge_command(**kwargs) -> None:
         return
     if out is None:
         raise DoppelError("no output given", hint="Pass -o OUT.mp4 (or a folder for PNG frames)")
-    options = OutputOptions(codec=kwargs["codec"], crf=kwargs["crf"], alpha=kwargs["alpha"], fps=kwargs["fps"],
-                            provenance=kwargs["provenance"])
+    options = OutputOptions(**take_options(OutputOptions, kwargs))
     result = merge(kwargs["model_dir"], kwargs["dst"], out, settings, kwargs["aligned"], options, kwargs["device"],
                    kwargs["batch_size"], kwargs["xseg_model"], progress=True)
     line = (f"{result.frames} frames ({result.frames_with_faces} with faces) merged into {result.output} "
@@ -75,7 +70,8 @@ def register(app: typer.Typer) -> None:
         merge_command(**kwargs)
 
     command.__signature__ = inspect.Signature(
-        _command_parameters() + cli_parameters(MergeSettings, all_optional=True, panel="Merge settings"))
+        _command_parameters() + cli_parameters(OutputOptions, panel="Output")
+        + cli_parameters(MergeSettings, all_optional=True, panel="Merge settings"))
     command.__doc__ = (
         "Merge a trained model's faces into the destination video. Frames without a face pass through; "
         "settings are saved as OUT.merge.json and load back with --config."

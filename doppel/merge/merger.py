@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -21,22 +21,15 @@ from doppel.core.alignments import Alignments
 from doppel.core.atomic import leftover_pattern, remove_leftovers, write_bytes, write_error
 from doppel.core.errors import DoppelError
 from doppel.core.images import encode_image
+from doppel.media.progress import progress_bar
 from doppel.media.reader import Frame, is_video, read_frames
 from doppel.merge.faces import FrameFaces, load_faces, prepare_faces, smooth_faces
 from doppel.merge.predict import Predictor
 from doppel.merge.render import MergeFace, Prediction, render_layers
+from doppel.merge.output import OutputOptions
 from doppel.merge.settings import MergeSettings, config_path_for
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v")
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    codec: str = field(default="h264", metadata={"help": "Video codec: h264, h265, prores, ffv1 or png (lossless)."})
-    crf: int = field(default=18, metadata={"help": "Quality for h264/h265 (lower is better).", "min": 0, "max": 51})
-    alpha: bool = field(default=False, metadata={"help": "PNG sequence only: add an alpha channel covering the swapped face."})
-    fps: float | None = field(default=None, metadata={"help": "Output frame rate (default: the destination's)."})
-    provenance: bool = field(default=True, metadata={"help": "Watermark and tag the output as synthetic."})
 
 
 @dataclass
@@ -306,7 +299,6 @@ def merge(
     The settings are saved beside the output as `<out>.merge.json`.
     """
     dst, out = Path(dst), Path(out)
-    settings = settings.validate()
     alignments, by_frame = load_checked_faces(dst, aligned)  # before the model loads: fail fast
     if model is None:
         model = load_merge_model(model_dir, device)
@@ -319,7 +311,8 @@ def merge(
     start = time.perf_counter()
     total = len(alignments.frames) or None
     sink = _Sink(out, dst, output, settings, _provenance(output, model, model_dir, dst), _encoder_threads(predictor))
-    with sink, _progress(progress, total) as advance, predictor.merge_threads():
+    with sink, progress_bar("merge", total, progress) as bar, predictor.merge_threads():
+        advance = bar.advance
         pipeline = _Pipeline(predictor, lambda pending, preds: _render_batch(pending, preds, settings, sink, result, advance))
         try:
             for pending in _chunks(dst, sink, tracks, predictor, settings, result, advance):
@@ -389,26 +382,6 @@ def make_predictor(model, settings: MergeSettings, xseg_model, batch_size: int |
     return Predictor(model, settings, xseg, batch_size)
 
 
-class _progress:
-    """A rich progress bar over frames (or nothing)."""
-
-    def __init__(self, enabled: bool, total: int | None):
-        self.enabled, self.total = enabled, total
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._p = Progress(TextColumn("merge"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
-        self._p.__enter__()
-        task = self._p.add_task("merge", total=self.total)
-        return lambda: self._p.advance(task)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self._p.__exit__(*exc)
-        return False
 
 
 def preview(
@@ -425,7 +398,6 @@ def preview(
 ) -> Path:
     """Render one frame with `settings` to `out_png` (for tuning); saves the settings if asked."""
     dst, out_png = Path(dst), Path(out_png)
-    settings = settings.validate()
     _, by_frame = load_checked_faces(dst, aligned)
     if model is None:
         model = load_merge_model(model_dir, device)

@@ -8,7 +8,7 @@ from typing import Any
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options, describe_options, option
+from doppel.core.options import CheckedOptions, describe_options, option
 from doppel.core.schema import read_json
 
 MODES = ("original", "overlay", "hist-match", "seamless", "seamless-hist-match", "raw-rgb", "raw-predict")
@@ -29,7 +29,7 @@ SHARPEN_MODES = ("none", "box", "gaussian")
 
 
 @dataclass(frozen=True)
-class MergeSettings:
+class MergeSettings(CheckedOptions):
     mode: str = option("overlay", "How the predicted face meets the frame.", choices=MODES)
     mask_mode: str = option("dst", "Which mask decides where the face goes.", choices=MASK_MODES)
     erode: int = option(0, "Shrink (>0) or grow (<0) the mask, in percent of the face.", min=-400, max=400)
@@ -47,10 +47,6 @@ class MergeSettings:
     smooth_landmarks: int = option(2, "Temporal smoothing of face positions, in frames each side (0 = off).", min=0, max=15)
     morph: float = option(1.0, "AMP models only: how far toward the source identity (0..1).", min=0.0, max=1.0)
 
-    def validate(self) -> "MergeSettings":
-        check_options(self)
-        return self
-
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -63,7 +59,7 @@ class MergeSettings:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise DoppelError(f"unknown merge settings: {', '.join(unknown)}", hint=f"Known: {', '.join(known)}")
-        return cls(**values).validate()
+        return cls(**values)
 
     @classmethod
     def load(cls, path: str | Path) -> "MergeSettings":
@@ -80,7 +76,7 @@ class MergeSettings:
     def with_overrides(self, **overrides: Any) -> "MergeSettings":
         """Apply the values that are not None (CLI flags the user actually gave)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **given).validate() if given else self
+        return replace(self, **given) if given else self
 
 
 def merge_settings_fields() -> list[dict]:

@@ -20,13 +20,12 @@ class AMP(FaceSwapModel):
 
     def __init__(self, options: AMPOptions, name: str = "amp"):
         super().__init__(options, name)
-        o = options
-        self.encoder = Encoder(3, o.e_dims, deep=True)
-        enc_out = self.encoder.out_features(o.resolution)
-        lowest = o.resolution // 32
-        self.inter_src = Inter(enc_out, o.ae_dims, o.inter_dims, lowest, upscale=False)
-        self.inter_dst = Inter(enc_out, o.ae_dims, o.inter_dims, lowest, upscale=False)
-        self.decoder = Decoder(o.inter_dims, o.d_dims, o.d_mask_dims, deep=True, double=True)
+        self.encoder = Encoder(3, options.e_dims, deep=True)
+        enc_out = self.encoder.out_features(options.resolution)
+        lowest = options.resolution // 32
+        self.inter_src = Inter(enc_out, options.ae_dims, options.inter_dims, lowest, upscale=False)
+        self.inter_dst = Inter(enc_out, options.ae_dims, options.inter_dims, lowest, upscale=False)
+        self.decoder = Decoder(options.inter_dims, options.d_dims, options.d_mask_dims, deep=True, double=True)
         glorot_init(self)
 
     def _train_mix(self, code_src: torch.Tensor, code_dst: torch.Tensor) -> torch.Tensor:

@@ -91,11 +91,11 @@ class CodeDiscriminator(nn.Module):
 def build_discriminators(model) -> dict[str, nn.Module]:
     """The discriminators a model's options ask for: "gan" (gan_power > 0) and "true_face"
     (true_face_power > 0). The trainer gives them their own optimiser and saves them beside the model."""
-    o = model.options
+    options = model.options
     out: dict[str, nn.Module] = {}
-    if getattr(o, "gan_power", 0) > 0:
-        out["gan"] = UNetPatchDiscriminator(o.gan_patch_size, 3, o.gan_dims)
-    if getattr(o, "true_face_power", 0) > 0:
+    if options.gan_power > 0:
+        out["gan"] = UNetPatchDiscriminator(options.gan_patch_size, 3, options.gan_dims)
+    if getattr(options, "true_face_power", 0) > 0:  # an SAEHD (df) option; other models have none
         inter = model.inter
         out["true_face"] = CodeDiscriminator(inter.out_ch, inter.out_res)
     return out

@@ -14,24 +14,23 @@ from doppel.models.saehd_options import SAEHDOptions, parse_archi
 class SAEHD(FaceSwapModel):
     def __init__(self, options: SAEHDOptions, name: str = "saehd"):
         super().__init__(options, name)
-        o = options
-        kind, flags = parse_archi(o.archi)
+        kind, flags = parse_archi(options.archi)
         deep, double, cos = "t" in flags, "d" in flags, "c" in flags
         self.kind, self.pixel_norm = kind, "u" in flags
-        e_ch = o.e_dims // 2 if o.lightweight_encoder else o.e_dims
+        e_ch = options.e_dims // 2 if options.lightweight_encoder else options.e_dims
         self.encoder = Encoder(3, e_ch, deep=deep, cos=cos)
-        enc_out = self.encoder.out_features(o.resolution)
-        lowest = o.resolution // (32 if double else 16)
-        dec = dict(d_ch=o.d_dims, d_mask_ch=o.d_mask_dims, deep=deep, double=double, cos=cos,
-                   multiscale=o.multiscale_decoder)
+        enc_out = self.encoder.out_features(options.resolution)
+        lowest = options.resolution // (32 if double else 16)
+        dec = dict(d_ch=options.d_dims, d_mask_ch=options.d_mask_dims, deep=deep, double=double, cos=cos,
+                   multiscale=options.multiscale_decoder)
         if kind == "df":
-            self.inter = Inter(enc_out, o.ae_dims, o.ae_dims, lowest, upscale=not deep, cos=cos)
-            self.decoder_src = Decoder(o.ae_dims, **dec)
-            self.decoder_dst = Decoder(o.ae_dims, **dec)
+            self.inter = Inter(enc_out, options.ae_dims, options.ae_dims, lowest, upscale=not deep, cos=cos)
+            self.decoder_src = Decoder(options.ae_dims, **dec)
+            self.decoder_dst = Decoder(options.ae_dims, **dec)
         else:
-            self.inter_AB = Inter(enc_out, o.ae_dims, o.ae_dims * 2, lowest, upscale=not deep, cos=cos)
-            self.inter_B = Inter(enc_out, o.ae_dims, o.ae_dims * 2, lowest, upscale=not deep, cos=cos)
-            self.decoder = Decoder(o.ae_dims * 4, **dec)
+            self.inter_AB = Inter(enc_out, options.ae_dims, options.ae_dims * 2, lowest, upscale=not deep, cos=cos)
+            self.inter_B = Inter(enc_out, options.ae_dims, options.ae_dims * 2, lowest, upscale=not deep, cos=cos)
+            self.decoder = Decoder(options.ae_dims * 4, **dec)
         glorot_init(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

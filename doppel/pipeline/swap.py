@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
-from doppel.core.options import option
+from doppel.core.options import CheckedOptions, option, same_option
 from doppel.core.workspace import Workspace
+from doppel.merge.output import OutputOptions
 
 STAGES = ("extract-src", "extract-dst", "train", "merge")
 MARKER_DIR = ".swap"
@@ -26,14 +27,14 @@ SRC_EVERY_N_CPU = 2  # neighbouring source frames are near duplicates; on CPU ex
 
 
 @dataclass(frozen=True)
-class SwapOptions:
+class SwapOptions(CheckedOptions):
     minutes: float | None = option(None, "Training budget in minutes (default 5 on CPU, 30 on a GPU).", min=0.0)
     iterations: int | None = option(None, "Train to this iteration instead of a time budget.", min=1)
     model_type: str | None = option(None, "Model (see 'doppel models'); default chosen for the device.")
     face_size: int | None = option(None, "Side of the aligned faces (default twice the model resolution).", min=32)
     device: str | None = option(None, "auto, cpu, cuda, cuda:N, mps, xpu.")
-    codec: str = option("h264", "Output codec: h264, h265, prores, ffv1, png.")
-    crf: int = option(18, "h264/h265 quality (lower is better).", min=0, max=51)
+    codec: str = same_option(OutputOptions, "codec")
+    crf: int = same_option(OutputOptions, "crf")
     strip: str | None = option(None, "Also write a before/after picture (destination, result, source) to this file.")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
@@ -236,7 +237,7 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
 
 
 def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
-    from doppel.merge.merger import OutputOptions, merge
+    from doppel.merge.merger import merge
     from doppel.merge.settings import MergeSettings
 
     settings = MergeSettings()  # the defaults: overlay, the one mask rule, rct, a feather inside the mask

@@ -56,7 +56,7 @@ def _box(body: dict, w: int, h: int) -> tuple[float, float, float, float]:
 def detect(studio, req: Request) -> dict:
     """Landmarks for a box the user drew: the face mesh inside it, else a mean face fitted to it."""
     from doppel.faces.align import mean_face_2d
-    from doppel.faces.detect import Detection
+    from doppel.faces.detection import Detection
     from doppel.faces.landmarks import FaceAnalyzer
 
     body = req.json()

@@ -13,9 +13,10 @@ from pathlib import Path
 from doppel.core.options import describe_options, flag
 from doppel.studio.http import HttpError, Request, Response
 from doppel.studio.paths import inside, relative
+from doppel.train.status import BACKUP_FILE, SAVE_FILE, STATUS_JSON, STOP_FILE
 
 JOB = "train"
-REQUESTS = {"stop": "STOP", "save": "SAVE", "backup": "BACKUP"}
+REQUESTS = {"stop": STOP_FILE, "save": SAVE_FILE, "backup": BACKUP_FILE}
 MAX_POINTS = 400
 
 
@@ -62,7 +63,7 @@ def _options(folder: Path) -> dict | None:
 
 def status(studio, req: Request) -> dict:
     folder = _model_dir(studio, req.query.get("model"))
-    st_path = folder / "status.json"
+    st_path = folder / STATUS_JSON
     st = None
     if st_path.is_file():
         try:

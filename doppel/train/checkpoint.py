@@ -15,7 +15,6 @@ validate (truncated, tampered) is refused with a DoppelError and nothing is load
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -36,6 +35,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.images import TRASH_DIR
 from doppel.core.schema import read_json
 from doppel.core.trash import trash_everything
+from doppel.models.io import sha256_file
 from doppel.train.history import HISTORY_CSV
 
 MODEL_JSON = "model.json"
@@ -72,14 +72,6 @@ class Loaded:
     modules: dict[str, dict[str, torch.Tensor]]
     rng: dict
     fell_back: bool = False
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # What a model folder holds besides model.json: a folder with any of these is another model's work.

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from doppel.core.errors import DoppelError
-from doppel.core.options import check_options
+from doppel.core.options import CheckedOptions
 from doppel.models.options import opt
+from doppel.models.train_options import TrainingOptions
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class RunOptions(CheckedOptions):
     iterations: int = opt(0, "Stop at this iteration (0 = no target).", group="run", min=0)
     minutes: float = opt(0.0, "Stop after this many minutes of training (0 = no limit).", group="run", min=0.0)
     autosave_minutes: float = opt(15.0, "Save the model every N minutes.", group="run", min=0.0)
@@ -43,9 +44,6 @@ class RunOptions:
     status_seconds: float = opt(5.0, "Write status.json every N seconds.", group="run", min=0.5)
     pretrained: str = opt("", "Start a new model from this pretrained model folder (same architecture).", group="run")
     progress: bool = opt(True, "Show a progress bar.", group="run")
-
-    def __post_init__(self) -> None:
-        check_options(self)  # values from config files and the studio arrive as text or other numbers
 
     def replace(self, **changes: Any) -> "RunOptions":
         return dataclasses.replace(self, **changes)
@@ -82,10 +80,11 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def split_options(values: dict[str, Any], model_fields: set[str], where: Path | None = None) -> tuple[dict, dict]:
-    """(model options, run options) from one flat dict; unknown keys are refused."""
+    """(model options, run options) from one flat dict; unknown keys are refused. `model_type`, `src`
+    and `dst` (a config file may name them) are neither: the caller reads them."""
     model, run = {}, {}
     for key, value in values.items():
-        if key in ("model_type",):
+        if key in ("model_type", "src", "dst"):
             continue
         if key in RUN_FIELDS:
             run[key] = value
@@ -101,7 +100,7 @@ def make_run_options(values: dict[str, Any]) -> RunOptions:
     return RunOptions(**{k: v for k, v in values.items() if v is not None})
 
 
-def settle_model_options(name: str, saved: dict | None, requested: dict[str, Any], folder: Path) -> Any:
+def settle_model_options(name: str, saved: dict | None, requested: dict[str, Any], folder: Path) -> TrainingOptions:
     """The options of the model to build: defaults < saved < requested. Fixed options cannot change."""
     from doppel.models.registry import make_options, model_options
 

@@ -60,16 +60,8 @@ def wrap(model: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.
     return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
-def all_true(flag: bool, device: torch.device, info: DistInfo) -> bool:
-    """True only if `flag` holds on every rank (so every rank stops or saves together)."""
-    if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0.5)
-
-
 def any_true(flag: bool, device: torch.device, info: DistInfo) -> bool:
+    """True if `flag` holds on any rank (so every rank stops, or rolls back, at the same step)."""
     if not info.enabled:
         return flag
     t = torch.tensor([1.0 if flag else 0.0], device=device)

@@ -19,10 +19,11 @@ from doppel.core.errors import DoppelError
 from doppel.core.facetype import FaceType
 from doppel.core.images import AlignedFace, list_images, read_face
 from doppel.core.face_mask import eyes_mouth_mask, landmark_mask, stored_mask
+from doppel.media.progress import progress_bar
 
 
 @dataclass
-class Faceset:
+class TrainingFaces:
     """Faces of one identity in memory: uint8 arrays, N x R x R (x 3 for images, BGR)."""
 
     folder: Path
@@ -35,9 +36,9 @@ class Faceset:
     def __len__(self) -> int:
         return len(self.names)
 
-    def subset(self, index: np.ndarray) -> "Faceset":
+    def subset(self, index: np.ndarray) -> "TrainingFaces":
         index = np.asarray(index, np.int64)
-        return Faceset(
+        return TrainingFaces(
             self.folder,
             [self.names[i] for i in index],
             self.images[index],
@@ -89,7 +90,7 @@ def load_face(face: AlignedFace, resolution: int, face_type: FaceType) -> tuple[
     return image, mask, em, float(meta.pose.yaw)
 
 
-def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> Faceset:
+def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> TrainingFaces:
     """Read every aligned face of `folder` (skipping the trash) into memory. A damaged face file (unreadable
     image, missing or damaged metadata) is named on stderr and skipped, as DeepFaceLab does; the rest load."""
     folder = Path(folder)
@@ -103,17 +104,9 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
     yaw = np.empty(n, np.float32)
     names: list[str] = []
     skipped: list[DoppelError] = []
-    task = None
-    if progress and n > 50:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task(f"loading {folder.name}", total=n)
-    try:
+    with progress_bar(f"loading {folder.name}", n, progress and n > 50, transient=True) as bar:
         for p in paths:
-            if task is not None:
-                bar.advance(task)
+            bar.advance()
             try:
                 face = read_face(p)
             except DoppelError as e:
@@ -126,9 +119,6 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
             masks[i] = np.round(np.clip(mask, 0, 1) * 255)
             ems[i] = np.round(np.clip(em, 0, 1) * 255)
             names.append(p.name)
-    finally:
-        if task is not None:
-            bar.stop()
     if not names:
         raise DoppelError(f"none of the {n} face files can be read (first: {skipped[0].one_line()})", folder,
                           hint="Extract faces into it with 'doppel extract'")
@@ -136,10 +126,10 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
         print(f"{folder}: skipped {len(skipped)} of {n} face files (named above); training on the other {len(names)}",
               file=sys.stderr)
     k = len(names)
-    return Faceset(folder, names, images[:k], masks[:k], ems[:k], yaw[:k])
+    return TrainingFaces(folder, names, images[:k], masks[:k], ems[:k], yaw[:k])
 
 
-def split_holdout(faces: Faceset, share: float, seed: int, min_count: int = 2) -> tuple[Faceset, Faceset | None]:
+def split_holdout(faces: TrainingFaces, share: float, seed: int, min_count: int = 2) -> tuple[TrainingFaces, TrainingFaces | None]:
     """Hold out `share` of the faces (at least `min_count`, leaving at least as many for training)."""
     n = len(faces)
     if share <= 0 or n < 2 * min_count + 2:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from doppel.models.base import ModelOutput
+from doppel.models.train_options import TrainingOptions
 
 
 @lru_cache(maxsize=64)
@@ -118,16 +119,16 @@ def bce_logits(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(dim=1)
 
 
-def _identity_loss(pred, pred_mask, scales, target, mask, em_mask, options, resolution):
+def _identity_loss(pred, pred_mask, scales, target, mask, em_mask, options: TrainingOptions, resolution):
     """The reconstruction terms for one identity; returns per-sample loss and the masked pair."""
-    if getattr(options, "blur_out_mask", False):
+    if options.blur_out_mask:
         target = blur_out(target, mask, resolution)
     weight = blur_mask(mask, resolution) if options.masked_training else None
-    if getattr(options, "remove_gray_border", False):
+    if options.remove_gray_border:
         frame = border_mask(pred, resolution)
         weight = frame if weight is None else weight * frame
     p, t = (pred * weight, target * weight) if weight is not None else (pred, target)
-    if getattr(options, "pixel_loss", False):
+    if options.pixel_loss:
         loss = 50 * mse(p, t)
     else:
         loss = image_dssim(p, t, resolution) + 10 * mse(p, t)
@@ -143,7 +144,7 @@ def _identity_loss(pred, pred_mask, scales, target, mask, em_mask, options, reso
     return loss, p, t, weight
 
 
-def saehd_generator_loss(out: ModelOutput, batch: dict, options, discriminators: dict | None = None):
+def saehd_generator_loss(out: ModelOutput, batch: dict, options: TrainingOptions, discriminators: dict | None = None):
     """(total scalar, parts) for the generator step. `discriminators` from build_discriminators()."""
     res = out.src_rgb.shape[-1]
     d = discriminators or {}
@@ -154,8 +155,8 @@ def saehd_generator_loss(out: ModelOutput, batch: dict, options, discriminators:
     parts = {"src": src.mean(), "dst": dst.mean()}
     total = parts["src"] + parts["dst"]
 
-    face_style = getattr(options, "face_style_power", 0.0) / 100.0
-    bg_style = getattr(options, "bg_style_power", 0.0) / 100.0
+    face_style = options.face_style_power / 100.0
+    bg_style = options.bg_style_power / 100.0
     if (face_style > 0 or bg_style > 0) and out.swap_rgb is not None:
         m = blur_mask(batch["dst_mask"], res)
         if face_style > 0:
@@ -164,7 +165,7 @@ def saehd_generator_loss(out: ModelOutput, batch: dict, options, discriminators:
         if bg_style > 0:
             a, b = out.swap_rgb * (1 - m), batch["dst_target"] * (1 - m)
             parts["bg_style"] = (bg_style * (10 * dssim(a, b, int(res / 11.6)) + 10 * mse(a, b))).mean()
-    if "true_face" in d and getattr(options, "true_face_power", 0) > 0:
+    if "true_face" in d:  # built only for models whose true_face_power > 0
         parts["true_face"] = options.true_face_power * bce_logits(d["true_face"](out.src_code), True).mean()
     if "gan" in d and options.gan_power > 0:
         center, pixels = d["gan"](p_src)
@@ -179,7 +180,7 @@ def saehd_generator_loss(out: ModelOutput, batch: dict, options, discriminators:
     return total, parts
 
 
-def saehd_discriminator_loss(out: ModelOutput, batch: dict, options, discriminators: dict):
+def saehd_discriminator_loss(out: ModelOutput, batch: dict, options: TrainingOptions, discriminators: dict):
     """(total, parts) for the discriminator step; generator outputs are detached."""
     res = out.src_rgb.shape[-1]
     parts = {}

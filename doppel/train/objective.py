@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from doppel.core.device import autocast_dtype
 from doppel.core.errors import DoppelError
-from doppel.train import losses as L
-from doppel.train import optim as O
+from doppel.models.train_options import TrainingOptions
+from doppel.train import losses, optim
 from doppel.train.checkpoint import Loaded, load_optimizer
 
 
@@ -25,19 +24,19 @@ def _names(module: torch.nn.Module, params: list[torch.Tensor]) -> list[str]:
 
 
 class Objective:
-    def __init__(self, model: torch.nn.Module, options: Any, device: torch.device, precision: str = "auto"):
+    def __init__(self, model: torch.nn.Module, options: TrainingOptions, device: torch.device, precision: str = "auto"):
         self.model, self.options, self.device = model, options, device
         self.params = model.generator_parameters()
         self.param_names = _names(model, self.params)
-        self.optimizer = O.make_optimizer(self.params, options)
-        pretrain = bool(getattr(options, "pretrain", False))
-        self.need_swap = any(float(getattr(options, k, 0.0)) > 0 for k in ("face_style_power", "bg_style_power"))
+        self.optimizer = optim.make_optimizer(self.params, options)
+        pretrain = options.pretrain
+        self.need_swap = options.face_style_power > 0 or options.bg_style_power > 0
         from doppel.models.discriminators import build_discriminators
 
         self.discriminators = {k: d.to(device) for k, d in build_discriminators(model).items()
                                if not (pretrain and k == "gan")}  # pretraining: GAN off
         self.disc_params = [p for d in self.discriminators.values() for p in d.parameters()]
-        self.disc_optimizer = O.make_optimizer(self.disc_params, options) if self.disc_params else None
+        self.disc_optimizer = optim.make_optimizer(self.disc_params, options) if self.disc_params else None
         dtype = autocast_dtype(device, precision)
         self.autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
         self.scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
@@ -72,7 +71,7 @@ class Objective:
         With `skip_nonfinite` a NaN/inf loss is not applied (that check waits for the device)."""
         with self.autocast():
             out = module(batch["src_input"], batch["dst_input"], need_swap=self.need_swap)
-            total, parts = L.saehd_generator_loss(out, batch, self.options, self.discriminators)
+            total, parts = losses.saehd_generator_loss(out, batch, self.options, self.discriminators)
         if skip_nonfinite and not torch.isfinite(total):
             return total.detach(), {}
         self.optimizer.zero_grad(set_to_none=True)
@@ -86,7 +85,7 @@ class Objective:
         parts = dict(parts)
         if self.disc_optimizer is not None:
             with self.autocast():
-                d_loss, d_parts = L.saehd_discriminator_loss(out, batch, self.options, self.discriminators)
+                d_loss, d_parts = losses.saehd_discriminator_loss(out, batch, self.options, self.discriminators)
             self.disc_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
             self.disc_optimizer.step()
@@ -103,7 +102,7 @@ class Objective:
             part = {k: v[i : i + chunk] for k, v in faces.items()}
             with self.autocast():
                 out = model(part["src_input"], part["dst_input"], need_swap=self.need_swap)
-                loss, _ = L.saehd_generator_loss(out, part, self.options)  # no adversarial terms
+                loss, _ = losses.saehd_generator_loss(out, part, self.options)  # no adversarial terms
             m = part["src_input"].shape[0]
             total += float(loss) * m
             count += m

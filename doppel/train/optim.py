@@ -15,6 +15,7 @@ import math
 import torch
 from torch.optim import Optimizer
 
+from doppel.models.train_options import TrainingOptions
 
 class _DFLOptimizer(Optimizer):
     def __init__(self, params, lr: float, eps: float, lr_dropout: float = 1.0, lr_cos: int = 0,
@@ -140,10 +141,10 @@ class Adam(_DFLOptimizer):
 OPTIMIZERS = {"adabelief": AdaBelief, "rmsprop": RMSprop, "adam": Adam}
 
 
-def make_optimizer(params, options, lr: float | None = None) -> Optimizer:
+def make_optimizer(params, options: TrainingOptions, lr: float | None = None) -> Optimizer:
     """The generator optimiser a model's options ask for (DFL: lr dropout 0.3 on a 500-step cosine
     cycle when lr_dropout is on and not pretraining; clipnorm 1.0 when clipgrad is on)."""
-    dropout = bool(getattr(options, "lr_dropout", False)) and not getattr(options, "pretrain", False)
-    cls = OPTIMIZERS[getattr(options, "optimizer", "adabelief")]
+    dropout = options.lr_dropout and not options.pretrain
+    cls = OPTIMIZERS[options.optimizer]
     return cls(params, lr=options.lr if lr is None else lr, lr_dropout=0.3 if dropout else 1.0,
-               lr_cos=500 if dropout else 0, clipnorm=1.0 if getattr(options, "clipgrad", False) else 0.0)
+               lr_cos=500 if dropout else 0, clipnorm=1.0 if options.clipgrad else 0.0)

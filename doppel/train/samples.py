@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from doppel.train.augment import AugmentSettings, augment
-from doppel.train.faceset import Faceset
+from doppel.train.faceset import TrainingFaces
 
 YAW_BINS = 128
 SIDES = ("src", "dst")
@@ -57,7 +57,7 @@ def _to_tensor(images: np.ndarray, masks: np.ndarray, ems: np.ndarray) -> tuple[
 class _SharedFaces:
     """A faceset's arrays as shared-memory tensors: worker processes receive handles, not copies."""
 
-    def __init__(self, faces: Faceset):
+    def __init__(self, faces: TrainingFaces):
         self.images = torch.from_numpy(faces.images).share_memory_()
         self.masks = torch.from_numpy(faces.masks).share_memory_()
         self.em_masks = torch.from_numpy(faces.em_masks).share_memory_()
@@ -74,7 +74,7 @@ class BatchSource(torch.utils.data.Dataset):
     """`source[k]` is the batch of iteration k. With `augment_here=False` it returns raw uint8 faces
     (and the per-batch generator seed), to be augmented on the training device by `finish_batch`."""
 
-    def __init__(self, src: Faceset, dst: Faceset, settings: SampleSettings, augment_here: bool = True, salt: int = 0, rank: int = 0):
+    def __init__(self, src: TrainingFaces, dst: TrainingFaces, settings: SampleSettings, augment_here: bool = True, salt: int = 0, rank: int = 0):
         self.settings = settings
         self.augment_here, self.salt, self.rank = augment_here, salt, rank
         self.faces = {"src": _SharedFaces(src)}
@@ -143,7 +143,7 @@ def finish_batch(raw: dict, settings: SampleSettings, device: torch.device | Non
     return out
 
 
-def plain_batch(faces: Faceset, index: np.ndarray, side: str) -> dict:
+def plain_batch(faces: TrainingFaces, index: np.ndarray, side: str) -> dict:
     """Un-augmented faces (for validation and previews): input == target."""
     image, masks = _to_tensor(faces.images[index], faces.masks[index], faces.em_masks[index])
     image = image.float() / 255.0

@@ -24,17 +24,16 @@ from doppel.core.device import pick_device
 from doppel.core.errors import DoppelError
 from doppel.train import checkpoint as ckpt
 from doppel.train import distributed as ddp
+from doppel.models.train_options import TrainingOptions
 from doppel.train.augment import AugmentSettings
 from doppel.train.config import RunOptions, settle_model_options
-from doppel.train.faceset import Faceset, load_faceset, split_holdout
+from doppel.train.faceset import TrainingFaces, load_faceset, split_holdout
 from doppel.train.history import History
 from doppel.train.objective import Objective
-from doppel.train.preview import preview_grid, write_preview
+from doppel.train.duties import (Checkpoints, Every, LossBuffer, Previews, RunClock, StatusReport, TrainingProgress,
+                                 Validation)
 from doppel.train.samples import BatchSource, SampleSettings, batch_loader, finish_batch, plain_batch
-from doppel.train.status import BACKUP_FILE, SAVE_FILE, STOP_FILE, take_request, write_status
-from doppel.train.validation import ValidationTracker
-
-MAX_ROLLBACKS_IN_A_ROW = 5
+from doppel.train.status import BACKUP_FILE, SAVE_FILE, STOP_FILE, take_request
 
 
 @dataclass(frozen=True)
@@ -55,21 +54,19 @@ def sync_interval(device: torch.device) -> int:
     return 1 if device.type == "cpu" else 20
 
 
-def sample_settings(o: Any, seed: int) -> SampleSettings:
+def sample_settings(options: TrainingOptions, seed: int) -> SampleSettings:
     """How batches are drawn and augmented, from the model's training options (pretrain overrides)."""
-    pretrain = bool(getattr(o, "pretrain", False))
-    warp = bool(getattr(o, "random_warp", True)) and not pretrain
-    zoom = 1.0 + float(getattr(o, "src_face_scale", 0)) / 100.0
-    src = AugmentSettings(flip=bool(getattr(o, "random_src_flip", False)) or pretrain, warp=warp,
-                          hsv_power=float(getattr(o, "random_hsv_power", 0.0)), zoom=zoom)
-    dst = AugmentSettings(flip=bool(getattr(o, "random_dst_flip", True)) or pretrain, warp=warp)
-    ct = getattr(o, "ct_mode", "none")
+    pretrain = options.pretrain
+    warp = options.random_warp and not pretrain
+    src = AugmentSettings(flip=options.random_src_flip or pretrain, warp=warp, hsv_power=options.random_hsv_power,
+                          zoom=1.0 + options.src_face_scale / 100.0)
+    dst = AugmentSettings(flip=options.random_dst_flip or pretrain, warp=warp)
     return SampleSettings(
-        batch_size=int(o.batch_size),
+        batch_size=options.batch_size,
         src=src,
         dst=dst,
-        uniform_yaw=bool(getattr(o, "uniform_yaw", False)) or pretrain,
-        ct_mode=None if ct in (None, "", "none") else ct,
+        uniform_yaw=options.uniform_yaw or pretrain,
+        ct_mode=None if options.ct_mode in (None, "", "none") else options.ct_mode,
         seed=seed,
     )
 
@@ -91,7 +88,7 @@ def _auto_workers(device: torch.device, requested: int) -> int:
     return max(2, min(8, cores - 1))
 
 
-def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progress: bool) -> tuple[Faceset, Faceset]:
+def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progress: bool) -> tuple[TrainingFaces, TrainingFaces]:
     src = load_faceset(src_dir, resolution, face_type, progress)
     if pretrain and (dst_dir is None or Path(dst_dir) == Path(src_dir)):
         return src, src  # pretraining on one generic faceset of many people
@@ -100,7 +97,7 @@ def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progres
     return src, load_faceset(dst_dir, resolution, face_type, progress)
 
 
-def _fixed_preview_faces(src: Faceset, dst: Faceset, count: int = 4) -> dict:
+def _fixed_preview_faces(src: TrainingFaces, dst: TrainingFaces, count: int = 4) -> dict:
     """The same faces in every preview: spread over each set."""
     si = np.linspace(0, len(src) - 1, min(count, len(src), len(dst))).round().astype(int)
     di = np.linspace(0, len(dst) - 1, len(si)).round().astype(int)
@@ -110,6 +107,28 @@ def _fixed_preview_faces(src: Faceset, dst: Faceset, count: int = 4) -> dict:
 def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     return {k: v.to(device, non_blocking=True).contiguous(memory_format=fmt) for k, v in batch.items()}
+
+
+class _Batches:
+    """Training batches on the device, numbered by iteration; restarted after a rollback."""
+
+    def __init__(self, src: TrainingFaces, dst: TrainingFaces, settings: SampleSettings, device: torch.device, rank: int,
+                 workers: int, gpu_augment: bool, channels_last: bool):
+        self.src, self.dst, self.settings, self.device, self.rank = src, dst, settings, device, rank
+        self.workers, self.gpu_augment, self.channels_last = workers, gpu_augment, channels_last
+        self._loader = None
+
+    def restart(self, salt: int, first_iteration: int) -> None:
+        source = BatchSource(self.src, self.dst, self.settings, augment_here=not self.gpu_augment, salt=salt, rank=self.rank)
+        self._loader = iter(batch_loader(source, first_iteration, self.workers, pin_memory=self.device.type == "cuda"))
+
+    def next_raw(self) -> tuple[int, dict]:
+        return next(self._loader)
+
+    def to_device(self, raw: dict) -> dict:
+        if self.gpu_augment:
+            raw = finish_batch(raw, self.settings, self.device)
+        return _to_device(raw, self.device, self.channels_last)
 
 
 class _Interrupts:
@@ -163,62 +182,27 @@ def train(
     channels_last = device.type == "cuda"
     say = print if (is_main and run.progress) else (lambda *a, **k: None)
 
-    # ---- model options: new, resumed or from a pretrained model -------------------------------
+    # ---- model options and weights: new, resumed or from a pretrained model --------------------
     loaded = ckpt.read_checkpoint(model_dir) if ckpt.has_checkpoint(model_dir) else None
-    requested = dict(options or {})
-    if loaded is not None:
-        name = loaded.model_json["name"]
-        if model_type and model_type.strip().lower() != name:
-            raise DoppelError(f"this folder holds a {name} model, not {model_type}", model_dir,
-                              hint="Leave out --model-type to resume it, or use a new model folder")
-        if loaded.fell_back:
-            say(f"the last save was interrupted: resuming from last_good/ (iteration {loaded.state.iteration})")
-        saved = loaded.model_json.get("options", {})
-        opts = settle_model_options(name, saved, requested, model_dir)
-    else:
-        pre = ckpt.read_checkpoint(Path(run.pretrained)) if run.pretrained else None
-        name = (model_type or (pre.model_json["name"] if pre else "saehd")).strip().lower()
-        if pre is not None:
-            base = dict(pre.model_json.get("options", {}))
-            base["pretrain"] = False
-            opts = settle_model_options(name, base, requested, Path(run.pretrained))
-        else:
-            from doppel.models.registry import make_options
-
-            opts = make_options(name, **requested)
-
-    # ---- model --------------------------------------------------------------------------------
+    pre = ckpt.read_checkpoint(Path(run.pretrained)) if run.pretrained and loaded is None else None
+    name, opts = _model_options(model_dir, model_type, dict(options or {}), loaded, pre, run, say)
     torch.manual_seed(run.seed)
     np.random.seed(run.seed % 2**32)
     model = create_model(name, **{f.name: getattr(opts, f.name) for f in dataclasses.fields(opts)})
-    state = ckpt.TrainState()
-    if loaded is not None:
-        ckpt.restore_model_weights(loaded, model)
-        state = loaded.state
-        was_pretrain = bool(loaded.model_json.get("options", {}).get("pretrain", False))
-        if was_pretrain and not getattr(opts, "pretrain", False):
-            say("pretraining switched off: starting the real model from the pretrained weights at iteration 0")
-            state, loaded = ckpt.TrainState(), None  # fresh optimizer and counters, weights kept
-    elif run.pretrained:
-        ckpt.restore_model_weights(pre, model)
-        say(f"starting from pretrained model {run.pretrained} (iteration {pre.state.iteration})")
+    state, loaded = _restore_weights(model, opts, loaded, pre, run, say)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
 
     # ---- data ---------------------------------------------------------------------------------
-    pretrain = bool(getattr(opts, "pretrain", False))
-    src_all, dst_all = _load_sides(src_dir, dst_dir, model.resolution, model.face_type, pretrain, run.progress and is_main)
+    src_all, dst_all = _load_sides(src_dir, dst_dir, model.resolution, model.face_type, opts.pretrain, run.progress and is_main)
     src_train, src_val = split_holdout(src_all, run.val_share, run.seed)
     dst_train, dst_val = (src_train, src_val) if dst_all is src_all else split_holdout(dst_all, run.val_share, run.seed)
     settings = sample_settings(opts, run.seed)
-    gpu_aug = run.gpu_augment and device.type == "cuda"
-    workers = _auto_workers(device, run.workers)
+    batches = _Batches(src_train, dst_train, settings, device, dist.rank, _auto_workers(device, run.workers),
+                       run.gpu_augment and device.type == "cuda", channels_last)
     preview_faces = _to_device(_fixed_preview_faces(src_val or src_train, dst_val or dst_train), device, channels_last)
-    val_faces = None
-    if src_val is not None and dst_val is not None:
-        n = min(len(src_val), len(dst_val), 32)
-        val_faces = _to_device({**plain_batch(src_val, np.arange(n), "src"), **plain_batch(dst_val, np.arange(n), "dst")}, device, channels_last)
+    val_faces = _validation_faces(src_val, dst_val, device, channels_last)
 
     # ---- objective (losses, optimizers, discriminators) and resume ----------------------------
     objective = Objective(model, opts, device, run.precision)
@@ -232,243 +216,150 @@ def train(
     if is_main and loaded is None:
         ckpt.save_checkpoint(model_dir, model, state, objective.optimizers(), objective.modules())  # a good state to roll back to
 
+    # ---- the loop's helpers -------------------------------------------------------------------
     history = History(model_dir, resume_at=state.iteration) if is_main else None
-    tracker = ValidationTracker(patience=run.patience)
     start_iteration = state.iteration
-
-    def make_loader(salt: int, start: int):
-        source = BatchSource(src_train, dst_train, settings, augment_here=not gpu_aug, salt=salt, rank=dist.rank)
-        return batch_loader(source, start, workers, pin_memory=device.type == "cuda")
-
-    def save(reason: str) -> None:
-        state.elapsed_seconds = elapsed_before + time.monotonic() - t_start
-        if is_main:
-            ckpt.save_checkpoint(model_dir, model, state, objective.optimizers(), objective.modules())
-            last_save[0] = time.monotonic()
-
-    def rollback(why: str) -> None:
-        nonlocal loader
-        if state.rollbacks_in_a_row >= MAX_ROLLBACKS_IN_A_ROW:
-            raise DoppelError(f"the loss kept turning into NaN/inf ({why})", model_dir,
-                              hint="Lower --lr, switch on --clipgrad, or switch off GAN/style losses")
-        back = ckpt.read_checkpoint(model_dir)
-        ckpt.restore_model_weights(back, model)
-        objective.load(back, model_dir)
-        ckpt.restore_rng(back.rng)
-        in_a_row = state.rollbacks_in_a_row + 1
-        total = state.rollbacks + 1
-        state.iteration, state.salt = back.state.iteration, max(state.salt, back.state.salt) + 1
-        state.rollbacks, state.rollbacks_in_a_row = total, in_a_row
-        say(f"loss was {why} at iteration {k}: rolled back to the checkpoint of iteration {state.iteration}")
-        if history is not None:
-            history.truncate(state.iteration)
-        loader = iter(make_loader(state.salt, state.iteration + 1))
+    clock = RunClock(elapsed_before=state.elapsed_seconds)
+    checkpoints = Checkpoints(model_dir, model, objective, state, clock, is_main, say, run.autosave_minutes * 60, clock.start)
+    losses = LossBuffer(sync_interval(device))
+    validation = Validation(val_faces, run, say)
+    previews = Previews(preview_faces, model_dir, run.preview_every, run.preview_history)
+    report = StatusReport(model_dir, name, device, run, start_iteration, clock, on_progress)
+    backup = Every(run.backup_hours * 3600, clock.start)
+    status = Every(run.status_seconds, 0.0)
+    budget = Every(run.minutes * 60, clock.start)
+    batches.restart(state.salt, state.iteration + 1)
+    stop_reason, hard_stop = "target", False
 
     # ---- loop ---------------------------------------------------------------------------------
-    t_start = time.monotonic()
-    elapsed_before = state.elapsed_seconds
-    last_save = [t_start]
-    last_backup = t_start
-    last_status = 0.0
-    data_wait = 0.0
-    compute_time = 0.0
-    stop_reason = "target"
-    hard_stop = False
-    last_loss, last_val, last_preview = math.nan, None, None
-    last_parts: dict = {}
-    losses_window: list[float] = []
-    # CPU: look at each loss at once. CUDA: keep losses on the GPU and read them every `sync_every`
-    # steps (one transfer), so the host never waits for the GPU inside the loop. A NaN found at a sync
-    # rolls back to the checkpoint; checkpoints are only written right after a clean sync.
-    sync_every = sync_interval(device)
-    pending: list[tuple[int, torch.Tensor, dict]] = []
-    loader = iter(make_loader(state.salt, state.iteration + 1))
-    bar = _progress_bar(run, state.iteration) if is_main else None
-
-    def due(k: int, now: float) -> bool:
-        return (
-            len(pending) >= sync_every
-            or (run.iterations and k >= run.iterations)
-            or (val_faces is not None and k % run.val_every == 0)
-            or (run.preview_every and k % run.preview_every == 0)
-            or now - last_status >= run.status_seconds
-            or (run.autosave_minutes and now - last_save[0] >= run.autosave_minutes * 60)
-            or (run.minutes and now - t_start >= run.minutes * 60)
-        )
-
     try:
-        with _Interrupts() as interrupts:
+        with _Interrupts() as interrupts, TrainingProgress(run, state.iteration, is_main and run.progress) as display:
             while True:
                 if run.iterations and state.iteration >= run.iterations:
                     stop_reason = "target"
                     break
-                if not pending:  # at a sync point: stop requests, time budget
-                    out_of_time = bool(run.minutes) and time.monotonic() - t_start >= run.minutes * 60
+                if not losses:  # at a sync point: stop requests, time budget
+                    out_of_time = budget.due(time.monotonic())
                     asked = interrupts.requested or (is_main and take_request(model_dir, STOP_FILE))
                     if ddp.any_true(out_of_time or asked, device, dist):  # every rank stops at the same step
                         stop_reason = "interrupted" if interrupts.requested else "minutes" if out_of_time else "stop-request"
                         break
 
                 t0 = time.monotonic()
-                k, raw = next(loader)
+                k, raw = batches.next_raw()
                 t1 = time.monotonic()
-                data_wait += t1 - t0
-                if gpu_aug:
-                    batch = _to_device(finish_batch(raw, settings, device), device, channels_last)
-                else:
-                    batch = _to_device(raw, device, channels_last)
-                loss, parts = objective.step(train_module, batch, state.iteration, skip_nonfinite=sync_every == 1)
-                pending.append((k, loss, parts))
+                loss, parts = objective.step(train_module, batches.to_device(raw), state.iteration, skip_nonfinite=losses.every == 1)
+                losses.add(k, loss, parts)
                 state.iteration = k
-                compute_time += time.monotonic() - t1
-                if not due(k, time.monotonic()):
+                clock.data_wait, clock.compute = clock.data_wait + t1 - t0, clock.compute + time.monotonic() - t1
+                now = time.monotonic()
+                # Under DDP every rank must reach the same sync points (they hold collectives), so only
+                # step counts decide there; clocks differ between ranks and are read at those points.
+                timed = not dist.enabled and (status.due(now) or checkpoints.autosave_due(now) or budget.due(now))
+                if not (losses.full() or (run.iterations and k >= run.iterations) or validation.due(k) or previews.due(k)
+                        or timed):
                     continue
 
                 # ---- sync point: read the pending losses in one transfer ----
-                keys = sorted({name for _, _, p in pending for name in p})
-                table = torch.stack([torch.stack([l.float()] + [p.get(n, l).float() for n in keys]) for _, l, p in pending])
-                values = table.cpu().tolist()
-                finite = all(math.isfinite(v[0]) for v in values)
-                if ddp.any_true(not finite, device, dist):
-                    bad = next((v[0] for v in values if not math.isfinite(v[0])), math.nan)
-                    pending.clear()
-                    rollback("NaN" if math.isnan(bad) else "inf")
+                rows, bad = losses.drain(clock.elapsed())
+                if ddp.any_true(bad is not None, device, dist):
+                    checkpoints.roll_back("NaN" if bad is None or math.isnan(bad) else "inf", k)
+                    if history is not None:
+                        history.truncate(state.iteration)
+                    batches.restart(state.salt, state.iteration + 1)
                     continue
                 state.rollbacks_in_a_row = 0
-                rows = []
-                now_s = round(elapsed_before + time.monotonic() - t_start, 3)
-                for (ki, _, _), v in zip(pending, values):
-                    rows.append({"iteration": ki, "seconds": now_s, "loss": v[0], **dict(zip(keys, v[1:]))})
-                    losses_window.append(v[0])
-                pending.clear()
-                last_loss = rows[-1]["loss"]
-                last_parts = {n: rows[-1][n] for n in keys}
-
+                report.record(rows)
+                validation.add_train_losses(rows)
                 stop_early = False
-                if val_faces is not None and k % run.val_every == 0:
-                    last_val = objective.evaluate(model, val_faces)
-                    rows[-1]["val_loss"] = last_val
-                    tracker.add(k, last_val, sum(losses_window) / len(losses_window))
-                    losses_window.clear()
-                    if tracker.overfitting():
-                        say(f"warning: validation loss rising while training loss falls (iteration {k}): the model may be overfitting")
-                    if run.early_stop and tracker.should_stop():
-                        stop_early = True
+                if validation.due(k):
+                    stop_early = validation.check(objective, model, k)
+                    rows[-1]["val_loss"] = validation.last
                 if history is not None:
                     for row in rows:
                         history.append(row)
                 if stop_early:
                     stop_reason = "early-stop"
-                    say(f"early stop: no validation improvement since iteration {tracker.best_iteration}")
                     break
-                if is_main and run.preview_every and k % run.preview_every == 0:
-                    last_preview = _write_preview(model, preview_faces, model_dir, k, run.preview_history, last_loss, objective.autocast)
+                if is_main and previews.due(k):
+                    previews.write(model, k, report.loss, objective.autocast)
                     if history is not None:
                         history.plot()
-
-                now = time.monotonic()
-                if is_main and (take_request(model_dir, SAVE_FILE) or (run.autosave_minutes and now - last_save[0] >= run.autosave_minutes * 60)):
-                    save("autosave")
-                if is_main and (take_request(model_dir, BACKUP_FILE) or (run.backup_hours and now - last_backup >= run.backup_hours * 3600)):
-                    save("backup")
-                    ckpt.backup(model_dir, state.iteration, run.backups_keep)
-                    last_backup = now
-                if is_main and now - last_status >= run.status_seconds:
-                    last_status = now
-                    info = _status(state, run, start_iteration, t_start, data_wait, compute_time, last_loss, last_val, last_preview, last_parts, "training", name, device)
-                    write_status(model_dir, **info)
-                    if on_progress:
-                        on_progress(info)
-                if bar is not None:
-                    bar.update(k, last_loss)
+                if is_main:
+                    _timed_duties(model_dir, run, checkpoints, backup, status, report, validation, previews)
+                display.update(k, report.loss)
     except KeyboardInterrupt:  # a second Ctrl-C: the step may be half applied, keep the last save
         stop_reason, hard_stop = "interrupted", True
-    finally:
-        if bar is not None:
-            bar.close()
+
     # ---- save ---------------------------------------------------------------------------------
-    elapsed = time.monotonic() - t_start
-    if pending:  # losses not yet looked at (CUDA): keep the last checkpoint rather than risk a NaN
-        state.iteration -= len(pending)
+    seconds = clock.seconds()
+    if losses:  # losses not yet looked at (CUDA): keep the last checkpoint rather than risk a NaN
+        state.iteration -= len(losses)
         hard_stop = True
     if not hard_stop:
-        save(stop_reason)
+        checkpoints.save(stop_reason)
     if is_main:
         if history is not None and history.rows:
             history.plot()
-        done_its = state.iteration - start_iteration
-        info = _status(state, run, start_iteration, t_start, data_wait, compute_time, last_loss, last_val, last_preview, {}, "stopped", name, device)
-        info["stop_reason"] = stop_reason
-        write_status(model_dir, **info)
+        report.parts = {}
+        report.write(state, "stopped", validation.last, previews.last, stop_reason=stop_reason)
     ddp.cleanup(dist)
-    loop_time = max(data_wait + compute_time, 1e-9)
-    total = max(elapsed, 1e-9)
-    return TrainResult(
-        model_dir=model_dir,
-        iteration=state.iteration,
-        stop_reason=stop_reason,
-        loss=last_loss,
-        val_loss=last_val,
-        seconds=state.elapsed_seconds,
-        iterations_per_second=(state.iteration - start_iteration) / total,
-        data_wait_share=data_wait / loop_time,
-        rollbacks=state.rollbacks,
-    )
+    return TrainResult(model_dir, state.iteration, stop_reason, report.loss, validation.last, state.elapsed_seconds,
+                       (state.iteration - start_iteration) / max(seconds, 1e-9), clock.data_wait_share(), state.rollbacks)
 
 
-def _write_preview(model, faces: dict, folder: Path, k: int, keep: bool, loss: float, autocast) -> Path:
-    with torch.no_grad(), autocast():
-        out = model(faces["src_input"], faces["dst_input"], need_swap=True)
-    grid = preview_grid(faces["src_input"], out.src_rgb, faces["dst_input"], out.dst_rgb, out.swap_rgb,
-                        label=f"iteration {k}  loss {loss:.4f}")
-    return write_preview(folder / "previews", grid, k, keep)
+def _model_options(model_dir: Path, model_type: str | None, requested: dict, loaded, pre, run: RunOptions,
+                   say) -> tuple[str, TrainingOptions]:
+    """(model name, TrainingOptions) for a resumed model, one started from a pretrained model, or a new one."""
+    if loaded is not None:
+        name = loaded.model_json["name"]
+        if model_type and model_type.strip().lower() != name:
+            raise DoppelError(f"this folder holds a {name} model, not {model_type}", model_dir,
+                              hint="Leave out --model-type to resume it, or use a new model folder")
+        if loaded.fell_back:
+            say(f"the last save was interrupted: resuming from last_good/ (iteration {loaded.state.iteration})")
+        return name, settle_model_options(name, loaded.model_json.get("options", {}), requested, model_dir)
+    name = (model_type or (pre.model_json["name"] if pre else "saehd")).strip().lower()
+    if pre is not None:
+        base = {**pre.model_json.get("options", {}), "pretrain": False}
+        return name, settle_model_options(name, base, requested, Path(run.pretrained))
+    from doppel.models.registry import make_options
+
+    return name, make_options(name, **requested)
 
 
-def _status(state, run, start_it, t_start, data_wait, compute, loss, val, preview, parts, phase, name, device) -> dict:
-    done = state.iteration - start_it
-    secs = max(time.monotonic() - t_start, 1e-9)
-    rate = done / secs if done else 0.0
-    eta = None
-    if run.iterations and rate > 0:
-        eta = max(0.0, (run.iterations - state.iteration) / rate)
-    if run.minutes:
-        left = max(0.0, run.minutes * 60 - secs)
-        eta = left if eta is None else min(eta, left)
-    return {
-        "state": phase,
-        "model_type": name,
-        "device": str(device),
-        "iteration": state.iteration,
-        "target_iterations": run.iterations or None,
-        "loss": None if loss is None or not math.isfinite(loss) else loss,
-        "losses": {k: float(v) for k, v in parts.items()},
-        "val_loss": val,
-        "iterations_per_second": rate,
-        "eta_seconds": eta,
-        "data_wait_share": data_wait / max(data_wait + compute, 1e-9),
-        "last_preview": str(preview) if preview else None,
-        "rollbacks": state.rollbacks,
-    }
+def _restore_weights(model, opts, loaded, pre, run: RunOptions, say) -> tuple[ckpt.TrainState, ckpt.Loaded | None]:
+    """Load the resumed (or pretrained) weights into `model`: (the state to go on from, the checkpoint to resume)."""
+    if loaded is not None:
+        ckpt.restore_model_weights(loaded, model)
+        if loaded.model_json.get("options", {}).get("pretrain", False) and not opts.pretrain:
+            say("pretraining switched off: starting the real model from the pretrained weights at iteration 0")
+            return ckpt.TrainState(), None  # fresh optimizer and counters, weights kept
+        return loaded.state, loaded
+    if pre is not None:
+        ckpt.restore_model_weights(pre, model)
+        say(f"starting from pretrained model {run.pretrained} (iteration {pre.state.iteration})")
+    return ckpt.TrainState(), None
 
 
-class _progress_bar:
-    """A rich progress bar (total known when there is a target iteration)."""
+def _validation_faces(src_val: TrainingFaces | None, dst_val: TrainingFaces | None, device: torch.device, channels_last: bool) -> dict | None:
+    """The same held-out faces at every validation (at most 32 a side), on the device."""
+    if src_val is None or dst_val is None:
+        return None
+    n = min(len(src_val), len(dst_val), 32)
+    return _to_device({**plain_batch(src_val, np.arange(n), "src"), **plain_batch(dst_val, np.arange(n), "dst")}, device, channels_last)
 
-    def __init__(self, run: RunOptions, start: int):
-        self.bar = None
-        if not run.progress:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
-        self.bar.start()
-        self.task = self.bar.add_task("train", total=run.iterations or None, completed=start, loss="")
-
-    def update(self, iteration: int, loss: float) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=iteration, loss=f"loss {loss:.4f}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+def _timed_duties(model_dir: Path, run: RunOptions, checkpoints: Checkpoints, backup: Every, status: Every,
+                  report: StatusReport, validation: Validation, previews: Previews) -> None:
+    """After a sync on the main process: autosave, backup and status.json, when due or asked for."""
+    now = time.monotonic()
+    if take_request(model_dir, SAVE_FILE) or checkpoints.autosave_due(now):
+        checkpoints.save("autosave")
+    if take_request(model_dir, BACKUP_FILE) or backup.due(now):
+        checkpoints.save("backup")
+        ckpt.backup(model_dir, checkpoints.state.iteration, run.backups_keep)
+        backup.mark(now)
+    if status.due(now):
+        status.mark(now)
+        report.write(checkpoints.state, "training", validation.last, previews.last)

@@ -104,3 +104,24 @@ def test_describe_options_is_the_studio_form():
     assert form[5]["kind"] == "str" and form[5]["default"] is None
     assert form[6]["default"] == () and "value" not in describe_options(Demo)[0]
     assert describe_options(Demo, Demo(level=4))[1]["value"] == 4
+
+
+@pytest.mark.parametrize("where, name, bad", [
+    ("doppel.doctor.options", "DoctorOptions", {"batch": -1}),
+    ("doppel.evaluate.pair_check", "PairCheckOptions", {"pose_tolerance": 0}),
+    ("doppel.evaluate.evaluate", "EvaluateOptions", {"every_n": 0}),
+    ("doppel.pipeline.swap", "SwapOptions", {"crf": 99}),
+    ("doppel.merge.output", "OutputOptions", {"crf": "high"}),
+    ("doppel.merge.settings", "MergeSettings", {"erode": 999}),
+    ("doppel.media.denoise", "DenoiseOptions", {"strength": 50}),
+    ("doppel.faces.options", "ExtractOptions", {"size": 1}),
+    ("doppel.train.config", "RunOptions", {"val_share": 0.9}),
+])
+def test_every_options_class_checks_itself_when_made(where, name, bad):
+    """Library and studio callers get the CLI's one-line errors, not a failure deep inside a run."""
+    import importlib
+
+    cls = getattr(importlib.import_module(where), name)
+    cls()  # the defaults are valid
+    with pytest.raises(DoppelError, match=next(iter(bad)).replace("_", "-")):
+        cls(**bad)

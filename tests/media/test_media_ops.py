@@ -9,7 +9,8 @@ from doppel.media.denoise import DenoiseOptions, denoise
 from doppel.media.frames import extract_frames, from_frames
 from doppel.media.info import video_info
 from doppel.media.reader import read_frames
-from doppel.provenance import inspect, read_image_tag
+from doppel.inspection import inspect
+from doppel.provenance import read_image_tag
 from tests.media.conftest import VFR_TIMES, stream_durations
 
 

@@ -121,7 +121,7 @@ def test_png_sequence_resumes(tiny_model, dst_clip, dst_aligned, tmp_path):
 
 
 def test_every_output_is_tagged_with_the_model(tiny_model, dst_clip, dst_aligned, tmp_path):
-    from doppel.provenance.report import inspect
+    from doppel.inspection.report import inspect
 
     video = tmp_path / "tagged.mp4"
     merge(None, dst_clip, video, MergeSettings(mode="overlay"), dst_aligned, model=tiny_model, progress=False)

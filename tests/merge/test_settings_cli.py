@@ -44,7 +44,7 @@ def test_settings_round_trip_and_validation(tmp_path):
     assert MergeSettings.load(path) == s
     assert config_path_for(tmp_path / "out.mp4") == path
     with pytest.raises(DoppelError, match="--erode 999 is out of range"):
-        MergeSettings(erode=999).validate()
+        MergeSettings(erode=999)
     with pytest.raises(DoppelError, match="unknown merge settings: bogus"):
         MergeSettings.from_dict({"bogus": 1})
     bad = tmp_path / "bad.json"

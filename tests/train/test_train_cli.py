@@ -95,6 +95,21 @@ def test_config_file_sets_options(tmp_path):
         read_config(tmp_path / "broken.toml")
 
 
+def test_config_file_names_the_facesets(src_faces, dst_faces, tmp_path):
+    """docs/train.md: `src` and `dst` may be given in the config file instead of as flags."""
+    from typer.testing import CliRunner
+
+    from doppel.cli import app
+
+    cfg = tmp_path / "train.toml"
+    model = "\n".join(f"{k} = {v}" for k, v in TINY.items())
+    cfg.write_text(f'src = "{src_faces}"\ndst = "{dst_faces}"\n[run]\niterations = 1\nthreads = 1\nworkers = 0\n'
+                   f'progress = false\nval_share = 0\n[model]\n{model}\n')
+    result = CliRunner().invoke(app, ["train", "--model", str(tmp_path / "model"), "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert ckpt.read_checkpoint(tmp_path / "model").state.iteration == 1
+
+
 @pytest.mark.slow
 def test_two_processes_under_torchrun(src_faces, dst_faces, tmp_path):
     """DDP with the gloo backend on CPU: the same code path as several GPUs (NCCL)."""
@@ -107,3 +122,15 @@ def test_two_processes_under_torchrun(src_faces, dst_faces, tmp_path):
     assert ckpt.read_checkpoint(model).state.iteration == 3
     rows = (model / "history.csv").read_text().strip().splitlines()
     assert len(rows) == 4  # header + 3 iterations, written by rank 0 only
+
+
+def test_progress_is_plain_lines_when_stdout_is_a_pipe(src_faces, dst_faces, tmp_path):
+    """Logs and `doppel swap` output piped elsewhere still show the iteration and loss (no rich bar)."""
+    flags = [f for f in FLAGS if f != "--no-progress"]
+    cmd = [sys.executable, "-m", "doppel.cli", "train", "--src", str(src_faces), "--dst", str(dst_faces),
+           "--model", str(tmp_path / "model"), *flags, "--iterations", "2"]
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("iteration ")]
+    assert lines[0].startswith("iteration 1/2  loss ") and lines[-1].startswith("iteration 2/2  loss ")
+    assert all(" s/it  elapsed " in line for line in lines)

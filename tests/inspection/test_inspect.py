@@ -9,7 +9,8 @@ from doppel.core.images import read_face, write_face
 from doppel.core.metadata import FaceMeta
 from doppel.media.reader import read_frames
 from doppel.media.writer import VideoWriter
-from doppel.provenance import ProvenanceInfo, inspect, read_image_tag, tag_image_bytes, write_rendered_image
+from doppel.inspection import inspect
+from doppel.provenance import ProvenanceInfo, read_image_tag, tag_image_bytes, write_rendered_image
 from tests.conftest import DST_CLIP, ROOT
 
 

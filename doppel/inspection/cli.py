@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Report the synthetic-content tag and the invisible watermark (per-frame detection rate for videos)."""
-        from doppel.provenance.report import inspect
+        from doppel.inspection.report import inspect
 
         report = inspect(file, max_frames=frames)
         if as_json:
