@@ -18,7 +18,7 @@ def _write_and_load(path, content: bytes):
     path.write_bytes(content)
     settings = refused_or_ok(lambda: MergeSettings.load(path), path.name)
     if settings is not None:
-        assert settings.validate() == settings
+        assert MergeSettings(**settings.to_dict()) == settings  # every value checked and of its type
 
 
 @given(data=st.data())
