@@ -180,11 +180,11 @@ def model_setup(args, device_type: str) -> tuple[str, dict, dict]:
 def train_to(ws, model_type: str, model_options: dict, run_extra: dict, target: float, by_minutes: bool,
              device: str, threads: int, pretrained: str) -> dict:
     """Train (or resume) ws.model until `target` minutes of training time or iterations in all."""
-    from doppel.pipeline.swap import _trained_seconds
+    from doppel.pipeline.swap import trained_so_far
     from doppel.train.config import RunOptions
     from doppel.train.trainer import train
 
-    spent, it_before = _trained_seconds(ws.model)
+    spent, it_before = trained_so_far(ws.model)
     run = RunOptions(device=device, progress=sys.stdout.isatty(), autosave_minutes=5.0, preview_every=0, backup_hours=0.0,
                      threads=threads, pretrained=pretrained if it_before == 0 else "", **run_extra)
     if by_minutes:
@@ -205,7 +205,7 @@ def train_to(ws, model_type: str, model_options: dict, run_extra: dict, target: 
 def run_curve(args) -> list[dict]:
     from doppel.core.device import pick_device
     from doppel.core.workspace import Workspace
-    from doppel.pipeline.swap import SRC_EVERY_N_CPU, SwapOptions, _merge
+    from doppel.pipeline.swap import SRC_EVERY_N_CPU, SwapOptions, merge_stage
 
     pair = pick_pair(args)
     device = pick_device(args.device)
@@ -240,7 +240,7 @@ def run_curve(args) -> list[dict]:
             train_wall = time.perf_counter() - t0
             out = ws.output / (f"{target:g}min.mp4" if by_minutes else f"{int(target)}it.mp4")
             t0 = time.perf_counter()
-            _merge(ws, pair.dst, out, SwapOptions(device=args.device, progress=sys.stdout.isatty()))
+            merge_stage(ws, pair.dst, out, SwapOptions(device=args.device, progress=sys.stdout.isatty()))
             merge_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             scores = score(identity, pair.src, pair.dst, out, args.every, args.max_frames)

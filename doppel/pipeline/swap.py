@@ -173,7 +173,7 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
     result.iterations = facts.get("iterations", 0)
 
     merge_key = {"dst": str(dst), "out": str(out.resolve()), "codec": options.codec, "crf": options.crf}
-    _stage(ws, "merge", merge_key, lambda: _merge(ws, dst, out, options), reports, say, strict=False)
+    _stage(ws, "merge", merge_key, lambda: merge_stage(ws, dst, out, options), reports, say, strict=False)
     if not out.exists():
         raise DoppelError("the merge stage is marked done but its output is gone", out,
                           hint=f"Delete {_marker(ws, 'merge')} to merge again")
@@ -203,7 +203,8 @@ def _pair_check(ws: Workspace) -> str | None:
     return report.summary if report.covered_share < 0.8 else None
 
 
-def _trained_seconds(model_dir: Path) -> tuple[float, int]:
+def trained_so_far(model_dir: Path) -> tuple[float, int]:
+    """(seconds trained, iteration) of the model in `model_dir`; (0, 0) before its first save."""
     from doppel.train import checkpoint as ckpt
 
     if not ckpt.has_checkpoint(model_dir):
@@ -216,7 +217,7 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
     from doppel.train.config import RunOptions
     from doppel.train.trainer import train
 
-    spent, it_before = _trained_seconds(ws.model)
+    spent, it_before = trained_so_far(ws.model)
     # Sample workers as `doppel train` chooses them (none on small CPUs; spawned, so the extraction
     # that ran in this process does not matter).
     run = RunOptions(device=options.device or "auto", progress=options.progress, autosave_minutes=1.0,
@@ -236,7 +237,8 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
             "detail": f"{r.iteration} iterations, loss {r.loss:.4f}, {r.iterations_per_second:.2f} it/s"}
 
 
-def _merge(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
+def merge_stage(ws: Workspace, dst: Path, out: Path, options: SwapOptions) -> dict:
+    """Merge the workspace's model into `dst` as the swap's last stage does (the quality benchmark scores this)."""
     from doppel.merge.merger import merge
     from doppel.merge.settings import MergeSettings
 
@@ -251,4 +253,5 @@ def summary_rows(result: SwapResult) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "summary_rows"]
+__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "merge_stage", "summary_rows",
+           "trained_so_far"]
