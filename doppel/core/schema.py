@@ -25,7 +25,7 @@ class SchemaError(DoppelError):
     """A value read from a file has the wrong type, shape or range (the message names the field)."""
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -42,7 +42,7 @@ def _kind(value: Any) -> str:
 
 
 def _fail(name: str, expected: str, value: Any) -> SchemaError:
-    return SchemaError(f"{name}: expected {expected}, got {_kind(value)}")
+    return SchemaError(f"{name}: expected {expected}, got {kind(value)}")
 
 
 def check_depth(value: Any, name: str = "data", limit: int = MAX_DEPTH) -> None:
@@ -70,8 +70,8 @@ def parse_json(data: bytes | str, name: str = "JSON", free_form: bool = True) ->
     return value
 
 
-def read_json(path: str | Path, what: str, hint: str | None = None) -> Any:
-    """The parsed JSON of `path`, or a one-line DoppelError naming the file (missing, unreadable, not JSON)."""
+def read_limited(path: str | Path, what: str, hint: str | None = None) -> bytes:
+    """The bytes of `path` (at most MAX_JSON_BYTES), or a one-line DoppelError naming the file."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -82,10 +82,25 @@ def read_json(path: str | Path, what: str, hint: str | None = None) -> Any:
         raise DoppelError(f"cannot read {what} ({e.strerror or e})", path, hint=hint) from e
     if len(data) > MAX_JSON_BYTES:
         raise DoppelError(f"{what} is larger than {MAX_JSON_BYTES >> 20} MiB", path, hint=hint)
+    return data
+
+
+def read_json(path: str | Path, what: str, hint: str | None = None) -> Any:
+    """The parsed JSON of `path`, or a one-line DoppelError naming the file (missing, unreadable, not JSON)."""
+    data = read_limited(path, what, hint)
     try:
         return parse_json(data, what)
     except SchemaError as e:
         raise DoppelError(f"{e.message}", path, hint=hint) from None
+
+
+def read_object(path: str | Path, what: str, hint: str | None = None) -> dict:
+    """`read_json` of a file that must hold a JSON object (the fields are the caller's to check)."""
+    value = read_json(path, what, hint)
+    try:
+        return obj(value, what)
+    except SchemaError as e:
+        raise damaged(what, e, path, hint) from None
 
 
 def damaged(what: str, error: DoppelError, path: str | Path, hint: str | None = None) -> DoppelError:
@@ -154,6 +169,22 @@ def sha256(value: Any, name: str) -> str:
     if len(digest) != 64 or digest.strip("0123456789abcdef"):
         raise SchemaError(f"{name}: not a sha256 checksum")
     return digest
+
+
+def plain(value: Any, name: str) -> Any:
+    """An option's value as a file may hold it: text, a number, true/false or null (never a list or
+    an object); the options classes convert and check it further."""
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise _fail(name, "text, a number or true/false", value)
+    return value
+
+
+def relative_path(value: Any, name: str) -> str:
+    """A path inside a folder, as written to a journal: relative, without '..' or NUL characters."""
+    rel = text(value, name, 4096)
+    if not rel or "\0" in rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise SchemaError(f"{name}: {rel[:60]!r} is not a path inside the folder")
+    return rel
 
 
 def choice(value: Any, name: str, choices: Sequence[str]) -> str:

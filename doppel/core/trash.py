@@ -9,13 +9,13 @@ same file system, so bytes never change.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from doppel.core import schema
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
 from doppel.core.images import TRASH_DIR
@@ -52,11 +52,19 @@ def read_journal(folder: str | Path) -> list[TrashEntry]:
     path = _journal_path(Path(folder))
     if not path.is_file():
         return []
+    hint = "Move the files out of _trash by hand"
+    data = schema.read_object(path, "trash journal", hint)
+    f = schema.field
     try:
-        data = json.loads(path.read_text())
-        return [TrashEntry(**e) for e in data.get("entries", [])]
-    except (OSError, ValueError, TypeError) as e:
-        raise DoppelError(f"trash journal is unreadable ({e})", path, hint="Move the files out of _trash by hand") from e
+        entries = []
+        for i, e in enumerate(f(data, "entries", schema.items, default=[])):
+            e, where = schema.obj(e, f"entries[{i}]"), f"entries[{i}]."
+            entries.append(TrashEntry(f(e, "original", schema.text, 4096, prefix=where), f(e, "trashed", schema.text, 255, prefix=where),
+                                      f(e, "time", schema.text, 64, prefix=where), f(e, "reason", schema.text, prefix=where),
+                                      f(e, "frame", schema.integer, 0, default=None, prefix=where)))
+        return entries
+    except schema.SchemaError as e:
+        raise schema.damaged("trash journal", e, path, hint) from None
 
 
 def _write_journal(folder: Path, entries: list[TrashEntry]) -> None:
@@ -155,7 +163,7 @@ def restore(folder: str | Path, names: Iterable[str] | None = None) -> RestoreRe
             keep.append(e)
             continue
         dest_rel = Path(e.original)
-        if dest_rel.is_absolute() or ".." in dest_rel.parts or Path(e.trashed).name != e.trashed:
+        if dest_rel.is_absolute() or ".." in dest_rel.parts or Path(e.trashed).name != e.trashed or "\0" in e.original + e.trashed:
             keep.append(e)  # a hand-edited journal never moves files outside the folder
             continue
         src = tdir / e.trashed

@@ -7,11 +7,11 @@ Every curate command calls `finish_pending_renames` first.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
 
+from doppel.core import schema
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
 from doppel.core.index_sync import rename_in_index
@@ -71,10 +71,17 @@ def finish_pending_renames(folder: str | Path) -> bool:
     path = _journal(folder)
     if not path.is_file():
         return False
+    hint = "Rename the hidden .rename* files by hand"
+    data = schema.read_object(path, "rename journal", hint)
     try:
-        data = json.loads(path.read_text())
-        triples, phase = data["renames"], data["phase"]
-    except (OSError, ValueError, KeyError) as e:
-        raise DoppelError(f"rename journal is damaged ({e})", path, hint="Rename the hidden .rename* files by hand") from e
+        phase = schema.field(data, "phase", schema.choice, ("moving", "index"))
+        triples = [schema.items(t, f"renames[{i}]") for i, t in enumerate(schema.field(data, "renames", schema.items))]
+        for i, triple in enumerate(triples):
+            if len(triple) != 3:
+                raise schema.SchemaError(f"renames[{i}]: expected [old, temporary, new] names")
+            for name in triple:
+                schema.relative_path(name, f"renames[{i}]")
+    except schema.SchemaError as e:
+        raise schema.damaged("rename journal", e, path, hint) from None
     _run(folder, triples, phase)
     return True

@@ -8,7 +8,6 @@ atomically, so a killed run leaves only complete files (and hidden `.part` lefto
 from __future__ import annotations
 
 import errno
-import json
 import os
 import threading
 import time
@@ -35,7 +34,7 @@ from doppel.faces.mesh68 import mesh_to_68
 from doppel.faces.options import ExtractOptions
 from doppel.faces.pose import estimate_pose
 from doppel.faces.prefetch import prefetch
-from doppel.faces.same_source import check_same_source
+from doppel.faces.same_source import check_same_source, read_extract_options
 from doppel.faces.processes import fork_available, run_tasks
 from doppel.faces.smooth import TrackSmoother
 from doppel.media.progress import progress_bar
@@ -433,10 +432,7 @@ def _prepare_out(out: Path, src: Path, options: ExtractOptions) -> None:
     saved = out / OPTIONS_NAME
     record = {"input": str(src.resolve()), "options": asdict(options)}
     if saved.exists():
-        try:
-            old = json.loads(saved.read_text())["options"]
-        except (OSError, ValueError, KeyError) as e:
-            raise DoppelError(f"extraction settings are unreadable ({e})", saved, hint="Remove it or use a new folder") from e
+        old = read_extract_options(saved)
         changed = [k for k in ExtractOptions.SHAPE_KEYS if old.get(k) != record["options"][k]]
         if changed:
             was = ", ".join(f"{k}={old.get(k)}" for k in changed)

@@ -5,9 +5,9 @@ with the old faces and index moved into its trash (`doppel trash restore` brings
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from doppel.core import schema
 from doppel.core.errors import DoppelError
 from doppel.core.images import list_images
 from doppel.core.index_sync import INDEX_NAME as ALIGNMENTS_NAME
@@ -20,12 +20,26 @@ def recorded_input(out: Path) -> str | None:
     """The input whose faces `out` holds, as recorded by extraction (None when nothing is recorded)."""
     for name, key in ((ALIGNMENTS_NAME, "source"), (OPTIONS_NAME, "input")):
         try:
-            value = json.loads((out / name).read_text("utf-8")).get(key)
-        except (OSError, ValueError, AttributeError):
+            value = schema.read_object(out / name, name).get(key)
+        except DoppelError:
             continue  # missing here; a damaged file is reported by the code that reads it
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def read_extract_options(path: Path) -> dict:
+    """The options an output folder's faces were extracted with (`extract.json`), checked to be an
+    object of plain values; DoppelError naming the file otherwise."""
+    hint = "Remove it or use a new folder"
+    record = schema.read_object(path, OPTIONS_NAME, hint)
+    try:
+        options = schema.field(record, "options", schema.obj)
+        for key, value in options.items():
+            schema.plain(value, f"options.{key}")
+    except schema.SchemaError as e:
+        raise schema.damaged(OPTIONS_NAME, e, path, hint) from None
+    return options
 
 
 def _same_input(recorded: str, src: Path) -> bool:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from doppel import __version__
+from doppel.core import schema
 from doppel.core.atomic import write_bytes, write_json
 from doppel.core.device import pick_device
 from doppel.core.errors import DoppelError
@@ -75,18 +75,21 @@ def load_xseg(model_dir: str | Path, device: torch.device | str | None = None) -
     cfg_path, w_path = model_dir / CONFIG_FILE, model_dir / WEIGHTS_FILE
     if not cfg_path.is_file():
         raise DoppelError("no XSeg model here", model_dir, hint="Train one with 'doppel xseg train'")
+    hint = "Retrain the XSeg model"
+    info = schema.read_object(cfg_path, "XSeg model description", hint)
     try:
-        info = json.loads(cfg_path.read_text())
         known = {f.name for f in fields(XSegConfig)}
-        config = XSegConfig(**{k: v for k, v in info["config"].items() if k in known})
-    except (ValueError, KeyError, TypeError) as e:
-        raise DoppelError(f"XSeg model description is damaged ({e})", cfg_path, hint="Retrain the XSeg model") from e
+        config = XSegConfig(**{k: v for k, v in schema.field(info, "config", schema.obj).items() if k in known})
+        iteration = schema.field(info, "iteration", schema.integer, 0, default=0)
+        schema.field(info, "sha256", schema.sha256)
+    except DoppelError as e:  # SchemaError, or XSegConfig's own check of a value
+        raise schema.damaged("XSeg model description", e, cfg_path, hint) from None
     try:
         data = w_path.read_bytes()
     except OSError as e:
         raise DoppelError("XSeg weights are missing", w_path, hint="Retrain the XSeg model") from e
     digest = hashlib.sha256(data).hexdigest()
-    if digest != info.get("sha256"):
+    if digest != info["sha256"]:
         raise DoppelError("XSeg weights do not match their checksum (truncated or changed)", w_path, hint="Retrain the XSeg model")
     dev = device if isinstance(device, torch.device) else pick_device(device)
     net = XSegNet(config)
@@ -95,7 +98,7 @@ def load_xseg(model_dir: str | Path, device: torch.device | str | None = None) -
     except (RuntimeError, ValueError) as e:
         raise DoppelError(f"XSeg weights do not fit the model ({e})", w_path) from e
     net.to(dev).eval()
-    return XSegModel(net, config, int(info.get("iteration", 0)), digest)
+    return XSegModel(net, config, iteration, digest)
 
 
 def to_batch(images: list[np.ndarray], resolution: int, device: torch.device) -> torch.Tensor:

@@ -9,12 +9,12 @@ complete, so a half-written output never exists).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from doppel.core import schema
 from doppel.core.atomic import write_json
 from doppel.core.errors import DoppelError
 from doppel.core.options import CheckedOptions, option, same_option
@@ -81,8 +81,13 @@ def _read_marker(ws: Workspace, stage: str) -> dict | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        marker = schema.read_object(path, "stage marker")
+        schema.field(marker, "detail", schema.text, default="")
+        facts = schema.field(marker, "facts", schema.obj, default={})
+        for key in ("faces", "frames", "iterations"):  # the facts swap reads back
+            schema.field(facts, key, schema.integer, 0, default=0, prefix="facts.")
+        return marker
+    except DoppelError:
         return None  # a damaged marker: run the stage again (it resumes)
 
 

@@ -4,16 +4,17 @@ face is aligned and written like `doppel extract` would, and the alignments inde
 
 from __future__ import annotations
 
-import json
 import threading
 
 import cv2
 import numpy as np
 
+from doppel.core import schema
 from doppel.core.alignments import Alignments, FrameEntry
 from doppel.core.facetype import FaceType
 from doppel.core.images import write_face
 from doppel.core.metadata import FaceMeta, SourceInfo
+from doppel.faces.same_source import OPTIONS_NAME, read_extract_options
 from doppel.studio.api_merge import _dst_source
 from doppel.studio.http import HttpError, Request, Response
 
@@ -118,13 +119,18 @@ def save(studio, req: Request) -> dict:
 
 
 def _extract_options(folder) -> dict:
-    """Face type and size the faceset was extracted with (extract.json), so a fixed face matches."""
-    path = folder / "extract.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    """Face type and size the faceset was extracted with (extract.json), so a fixed face matches:
+    none when the faces came from elsewhere, a one-line error naming the file when it is damaged."""
+    path = folder / OPTIONS_NAME
+    if not path.is_file():
         return {}
-    return data.get("options", data) if isinstance(data, dict) else {}
+    options = read_extract_options(path)
+    try:
+        for key, lo, hi in (("size", 32, 4096), ("jpeg_quality", 1, 100)):
+            schema.field(options, key, schema.integer, lo, hi, default=None, prefix="options.")
+    except schema.SchemaError as e:
+        raise schema.damaged(OPTIONS_NAME, e, path) from None
+    return options
 
 
 ROUTES = {

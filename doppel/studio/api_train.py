@@ -5,13 +5,14 @@ studio started and for one started in a terminal. Can start `doppel train` as it
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from pathlib import Path
 
+from doppel.core.errors import DoppelError
 from doppel.core.options import describe_options, flag
 from doppel.studio.http import HttpError, Request, Response
+from doppel.studio.jobs import read_status
 from doppel.studio.paths import inside, relative
 from doppel.train.status import BACKUP_FILE, SAVE_FILE, STATUS_JSON, STOP_FILE
 
@@ -25,10 +26,12 @@ def _model_dir(studio, rel: str | None) -> Path:
 
 
 def _alive(pid) -> bool:
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 1 << 31:
+        return False  # os.kill(0 or -N) would ask about process groups
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
         return True
-    except (OSError, ValueError, TypeError):
+    except OSError:
         return False
 
 
@@ -52,24 +55,20 @@ def _options(folder: Path) -> dict | None:
     path = folder / "model.json"
     if not path.is_file():
         return None
-    try:
-        info = json.loads(path.read_text())
-        from doppel.models.registry import model_options
+    from doppel.models.io import read_model_info
+    from doppel.models.registry import model_options
 
-        return {"model_type": info["name"], "fields": describe_options(model_options(info["name"]), info.get("options", {}))}
-    except Exception as e:  # a model type this doppel does not know: show the file, not a crash
-        return {"model_type": None, "error": str(e), "fields": []}
+    try:
+        info = read_model_info(folder)
+        return {"model_type": info["name"], "fields": describe_options(model_options(info["name"]), info["options"])}
+    except DoppelError as e:  # a damaged model.json, or a model type this doppel does not know: show it, not a crash
+        return {"model_type": None, "error": e.one_line(), "fields": []}
 
 
 def status(studio, req: Request) -> dict:
     folder = _model_dir(studio, req.query.get("model"))
     st_path = folder / STATUS_JSON
-    st = None
-    if st_path.is_file():
-        try:
-            st = json.loads(st_path.read_text())
-        except ValueError:
-            st = None  # being replaced right now (atomic rename on most systems, but not all)
+    st = read_status(st_path)
     if st is not None:
         st["alive"] = st.get("state") == "training" and _alive(st.get("pid"))
     job = studio.jobs.get(JOB)

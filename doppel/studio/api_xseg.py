@@ -3,7 +3,6 @@ watch it, stop it, and apply its masks. The model lives in WORKSPACE/xseg/."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from doppel.core.metadata import read_metadata, write_metadata
@@ -11,6 +10,7 @@ from doppel.masks import xseg, xseg_io
 from doppel.masks.xseg_train import STATUS_FILE, STOP_FILE
 from doppel.studio.api_faces import face_path, faceset_dir
 from doppel.studio.http import HttpError, Request
+from doppel.studio.jobs import read_status
 
 JOB = "xseg-train"
 
@@ -56,7 +56,7 @@ def _aligned(studio) -> list[dict]:
 def status(studio, req: Request) -> dict:
     job = studio.jobs.get(JOB)
     path = model_dir(studio) / STATUS_FILE
-    progress = json.loads(path.read_text()) if path.is_file() else None
+    progress = read_status(path)
     return {"job": job.describe() if job else None, "progress": progress, "model": xseg_io.exists(model_dir(studio))}
 
 

@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from doppel.core import schema
 from doppel.core.errors import DoppelError
 from doppel.studio.paths import without_absolute_paths
+
+
+def read_status(path: Path) -> dict | None:
+    """The status file a job writes (status.json of training, xseg_status.json), or None when there is
+    none or it cannot be used: missing, being replaced right now (an atomic rename on most systems,
+    not all), or damaged. The page shows "no status" and asks again."""
+    try:
+        return schema.read_object(path, "status file")
+    except DoppelError:
+        return None
 
 
 @dataclass

@@ -9,12 +9,12 @@ Run options (how long, how often to save, device...) belong to one run and are n
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from doppel.core import schema
 from doppel.core.errors import DoppelError
 from doppel.core.options import CheckedOptions
 from doppel.models.options import opt
@@ -60,22 +60,25 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """A flat TOML or JSON table of option names (model and run options, `model_type`).
     TOML tables [model] and [run] are flattened."""
     path = Path(path)
+    hint = "Fix the config file: a table of option = value"
+    toml = path.suffix.lower() != ".json"
+    data = schema.read_limited(path, "config", hint) if toml else schema.read_json(path, "config", hint)
     try:
-        text = path.read_text("utf-8")
-    except OSError as e:
-        raise DoppelError(f"cannot read config ({e.strerror})", path) from e
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as e:
-        raise DoppelError(f"config is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'} ({e})", path) from e
-    if not isinstance(data, dict):
-        raise DoppelError("config must be a table of option = value", path)
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and key in ("model", "run", "options", "train"):
-            flat.update({normalize_key(k): v for k, v in value.items()})
-        else:
-            flat[normalize_key(key)] = value
+        if toml:
+            data = tomllib.loads(data.decode("utf-8"))
+            schema.check_depth(data, "config")
+        flat: dict[str, Any] = {}
+        for key, value in schema.obj(data, "config").items():
+            if isinstance(value, dict) and key in ("model", "run", "options", "train"):
+                flat.update({normalize_key(k): schema.plain(v, f"{key}.{k}") for k, v in value.items()})
+            else:
+                flat[normalize_key(key)] = schema.plain(value, key)
+        for key in ("model_type", "src", "dst"):
+            schema.field(flat, key, schema.text, 4096, default=None)
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise DoppelError(f"config is not valid TOML ({str(e).splitlines()[0][:120]})", path, hint=hint) from None
+    except schema.SchemaError as e:
+        raise DoppelError(f"config is damaged ({e.message})", path, hint=hint) from None
     return flat
 
 
