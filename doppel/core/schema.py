@@ -25,7 +25,7 @@ class SchemaError(DoppelError):
     """A value read from a file has the wrong type, shape or range (the message names the field)."""
 
 
-def kind(value: Any) -> str:
+def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -42,7 +42,7 @@ def kind(value: Any) -> str:
 
 
 def _fail(name: str, expected: str, value: Any) -> SchemaError:
-    return SchemaError(f"{name}: expected {expected}, got {kind(value)}")
+    return SchemaError(f"{name}: expected {expected}, got {_kind(value)}")
 
 
 def check_depth(value: Any, name: str = "data", limit: int = MAX_DEPTH) -> None:

@@ -13,7 +13,7 @@ from doppel.core.errors import DoppelError
 from doppel.core.options import describe_options, flag
 from doppel.studio.http import HttpError, Request, Response
 from doppel.studio.jobs import read_status
-from doppel.studio.paths import inside, relative
+from doppel.studio.paths import inside, relative, without_absolute_paths
 from doppel.train.status import BACKUP_FILE, SAVE_FILE, STATUS_JSON, STOP_FILE
 
 JOB = "train"
@@ -50,7 +50,7 @@ def _history(folder: Path) -> dict:
     return out
 
 
-def _options(folder: Path) -> dict | None:
+def _options(folder: Path, root: Path) -> dict | None:
     """The model's options with their metadata; the studio lets the user change the non-fixed ones."""
     path = folder / "model.json"
     if not path.is_file():
@@ -62,7 +62,7 @@ def _options(folder: Path) -> dict | None:
         info = read_model_info(folder)
         return {"model_type": info["name"], "fields": describe_options(model_options(info["name"]), info["options"])}
     except DoppelError as e:  # a damaged model.json, or a model type this doppel does not know: show it, not a crash
-        return {"model_type": None, "error": e.one_line(), "fields": []}
+        return {"model_type": None, "error": without_absolute_paths(e.one_line(), root), "fields": []}
 
 
 def status(studio, req: Request) -> dict:
@@ -76,7 +76,7 @@ def status(studio, req: Request) -> dict:
         "model": folder.relative_to(studio.root).as_posix(),
         "status": st,
         "history": _history(folder),
-        "options": _options(folder),
+        "options": _options(folder, studio.root),
         "preview": (folder / "previews" / "latest.png").is_file(),
         "job": job.describe() if job else None,
         "pending": [k for k, f in REQUESTS.items() if (folder / f).exists()],

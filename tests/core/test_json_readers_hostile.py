@@ -98,7 +98,8 @@ def _train_options(root: Path) -> Any:
     from doppel.studio import api_train
 
     options = api_train.status(_studio(root), _request(model="model"))["options"]
-    assert options["model_type"] is None and "model.json" in options["error"], options
+    assert options["model_type"] is None and "model/model.json" in options["error"], options
+    assert str(root) not in options["error"]
     return None
 
 
