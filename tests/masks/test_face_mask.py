@@ -6,7 +6,7 @@ import numpy as np
 
 from doppel.core.face_mask import face_mask, landmark_mask
 from doppel.core.facetype import FaceType
-from doppel.core.images import list_images
+from doppel.core.images import list_images, read_face
 from doppel.core.metadata import read_metadata, write_metadata
 from doppel.masks.xseg_labels import encode_mask
 from doppel.train.faceset import load_face
@@ -20,7 +20,7 @@ def _iou(a, b):
 def test_training_uses_the_rule_with_the_forehead(dst_faces):
     path = list_images(dst_faces)[0]
     meta = read_metadata(path)
-    _, train_mask, _, _ = load_face(path, 128, FaceType.WHOLE_FACE)
+    _, train_mask, _, _ = load_face(read_face(path), 128, FaceType.WHOLE_FACE)
     rule = face_mask(meta, 128)
     assert _iou(train_mask, rule) > 0.97
     plain_hull = landmark_mask(np.asarray(meta.landmarks) * (128 / meta.size), 128, FaceType.FULL)
@@ -40,7 +40,7 @@ def test_a_stored_xseg_mask_wins_everywhere(dst_faces, tmp_path):
     square[meta.size // 4 : meta.size * 3 // 4, meta.size // 4 : meta.size * 3 // 4] = 1.0
     meta.xseg_mask = encode_mask(square)
     write_metadata(path, meta)
-    _, train_mask, _, _ = load_face(path, 128, FaceType.WHOLE_FACE)
+    _, train_mask, _, _ = load_face(read_face(path), 128, FaceType.WHOLE_FACE)
     rule = face_mask(read_metadata(path), 128)
     expected = np.zeros((128, 128), np.float32)
     expected[32:96, 32:96] = 1.0
