@@ -118,11 +118,12 @@ def stored_mask(meta: FaceMeta, size: int, prefer: str = "xseg") -> np.ndarray |
 
     `prefer="labels"` puts hand labels first (the ground truth an XSeg model learns from).
     """
-    learned = decode_mask(meta.xseg_mask, size) if meta.xseg_mask else None
-    labels = label_mask(meta, size)
-    for m in (labels, learned) if prefer == "labels" else (learned, labels):
-        if m is not None:
-            return m
+    learned = lambda: decode_mask(meta.xseg_mask, size) if meta.xseg_mask else None  # noqa: E731
+    labels = lambda: label_mask(meta, size)  # noqa: E731
+    for make in (labels, learned) if prefer == "labels" else (learned, labels):
+        mask = make()  # only until one exists: decoding both would be work done twice
+        if mask is not None:
+            return mask
     return None
 
 

@@ -55,14 +55,11 @@ def before_after_strip(dst_video: str | Path, result_video: str | Path, dst_alig
         raise ValueError("no destination frame has a face")
     picks = [with_faces[int(round(i))] for i in np.linspace(0, len(with_faces) - 1, columns + 2)[1:-1]]
     wanted = {e.index: read_metadata(faces_dir / e.faces[0]) for e in picks}
-    boxes = {i: _face_box(m.source_rect, (10**6, 10**6)) for i, m in wanted.items()}
     dst_tiles, res_tiles = {}, {}
     for video, tiles in ((dst_video, dst_tiles), (result_video, res_tiles)):
         for frame in read_frames(video):
             if frame.index in wanted:
-                box = _face_box(wanted[frame.index].source_rect, frame.image.shape)
-                boxes[frame.index] = box
-                tiles[frame.index] = _tile(frame.image, box)
+                tiles[frame.index] = _tile(frame.image, _face_box(wanted[frame.index].source_rect, frame.image.shape))
             if frame.index >= max(wanted):
                 break
     src_paths = list_images(src_aligned)
