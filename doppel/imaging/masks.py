@@ -42,15 +42,14 @@ def erode_blur(mask: np.ndarray, erode: float = 0.0, blur: float = 0.0, border: 
         mask = cv2.erode(mask, _ellipse(erode_px))
     elif erode_px < 0:
         mask = cv2.dilate(mask, _ellipse(-erode_px))
-    if width < 1.0:
-        if border > 0:
-            mask = mask.copy()
-            mask[:border], mask[-border:], mask[:, :border], mask[:, -border:] = 0, 0, 0, 0
-        return np.clip(mask, 0.0, 1.0)
+    feather = width >= 1.0
     sigma = width / 2.563  # a Gaussian edge goes from 10 % to 90 % over 2.563 sigma
-    radius = int(np.ceil(3 * sigma))
-    pad = max(border, radius + 1)
-    mask = mask.copy()
-    mask[:pad], mask[-pad:], mask[:, :pad], mask[:, -pad:] = 0, 0, 0, 0
-    mask = cv2.GaussianBlur(mask, (2 * radius + 1, 2 * radius + 1), sigma)
-    return np.clip(mask, 0.0, 1.0, out=mask)
+    radius = int(np.ceil(3 * sigma)) if feather else 0
+    pad = max(border, radius + 1) if feather else border
+    if pad > 0:
+        mask = mask.copy()
+        mask[:pad], mask[-pad:], mask[:, :pad], mask[:, -pad:] = 0, 0, 0, 0
+    if feather:
+        mask = cv2.GaussianBlur(mask, (2 * radius + 1, 2 * radius + 1), sigma)
+    # In place only on an array made here: never clip the caller's mask.
+    return np.clip(mask, 0.0, 1.0, out=mask) if feather or pad > 0 else np.clip(mask, 0.0, 1.0)
