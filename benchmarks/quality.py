@@ -22,7 +22,9 @@ to --results, so runs can be compared.
 Pairs (the shared clips in ../shared/data/clips): TUNE pairs are the only ones to choose settings on;
 CHECK pairs only confirm a choice, and are never tuned on. Faces are found in nearly every frame of
 each clip named here. --calibrate scores the reference cases docs/evaluate.md reports: the source clip
-against itself, the destination against itself, and the destination blurred (Gaussian, sigma 2 and 4 px).
+against itself, the destination against itself, the destination blurred (Gaussian, sigma 2 and 4 px), and
+the destination's faces passed through a 64, 96 and 128 px whole-face crop and enlarged back: the detail
+a perfect model of that size could reach (its ceiling), whatever the training.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ TUNE_PAIRS = {"tune": ("src_woman_a", "dst_woman_b")}  # the demo's pair
 CHECK_PAIRS = {"check": ("src_woman_d_long", "man_h_glasses"), "check2": ("src_woman_d_long", "woman_i_outdoor_portrait")}
 PAIRS = {**TUNE_PAIRS, **CHECK_PAIRS}
 BLUR_SIGMAS = (2.0, 4.0)
+CEILING_RESOLUTIONS = (64, 96, 128)  # model face sizes whose detail ceiling --calibrate measures
 IDENTITY_FRAMES = 100  # source clip frames averaged into the source identity
 
 # flag -> model option; only the flags given override the device's default model (as `doppel swap`)
@@ -298,6 +301,37 @@ def blurred(clip: Path, sigma: float, work: Path) -> Path:
     return out
 
 
+def through_crop(clip: Path, resolution: int, work: Path) -> Path:
+    """The clip with each face replaced by itself passed through a `resolution` px whole-face crop and
+    back (what a perfect model of that size could give through the merge's enlargement), cached."""
+    import cv2
+
+    from doppel.evaluate.tracking import main_face
+    from doppel.faces.align import align_face
+    from doppel.faces.landmarks import FaceAnalyzer
+    from doppel.media.reader import read_frames
+    from doppel.media.writer import VideoWriter
+
+    out = work / "calibration" / f"{clip.stem}-through{resolution}px.mp4"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.stem + ".part.mp4")
+    with VideoWriter(part, like=clip, codec="h264", crf=18, provenance=False) as writer, FaceAnalyzer() as analyzer:
+        for frame in read_frames(clip):
+            image = frame.image
+            face = main_face(analyzer.analyze(image))
+            if face is not None:
+                h, w = image.shape[:2]
+                small, m = align_face(image, face.landmarks68, "wf", resolution)
+                inside = cv2.warpAffine(np.full(small.shape[:2], 255, np.uint8), m, (w, h), flags=cv2.WARP_INVERSE_MAP) > 127
+                back = cv2.warpAffine(small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+                image = np.where(inside[..., None], back, image)
+            writer.write(image)
+    part.replace(out)
+    return out
+
+
 def calibrate(args) -> list[dict]:
     pair = pick_pair(args)
     work = Path(args.work)
@@ -306,6 +340,8 @@ def calibrate(args) -> list[dict]:
              ("destination against itself", pair.dst, pair.dst, src_id),
              ("destination against itself, judged against its own identity", pair.dst, pair.dst, dst_id)]
     cases += [(f"destination blurred, sigma {s:g} px", pair.dst, blurred(pair.dst, s, work), src_id) for s in BLUR_SIGMAS]
+    cases += [(f"destination through a {r} px face (a perfect {r} px model)", pair.dst, through_crop(pair.dst, r, work), src_id)
+              for r in CEILING_RESOLUTIONS]
     rows = []
     for name, dst, result, identity in cases:
         t0 = time.perf_counter()

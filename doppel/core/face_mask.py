@@ -27,8 +27,12 @@ RIGHT_EYE = slice(36, 42)
 LEFT_EYE = slice(42, 48)
 MOUTH = slice(48, 68)
 
-# How far the hull reaches above the brows (share of chin-to-brow): the forehead of whole-face and head sets.
+# How far the hull reaches above the middle of the brows (share of the chin-to-nose-bridge height): the
+# forehead of whole-face and head sets.
 FOREHEAD = {FaceType.WHOLE_FACE: 0.35, FaceType.HEAD: 0.6}
+# The lift at the brows' outer ends, as a share of the lift at their middle: the hairline curves down
+# at the temples, and a full lift there puts hair inside the mask.
+BROW_END_LIFT = 0.35
 
 
 def forehead_for(face_type: FaceType | str | None) -> float:
@@ -36,12 +40,19 @@ def forehead_for(face_type: FaceType | str | None) -> float:
 
 
 def hull_points(landmarks: np.ndarray, forehead: float = 0.0) -> np.ndarray:
-    """The 68 points, plus the brows lifted away from the chin by `forehead` of their distance."""
+    """The 68 points, plus the brows lifted along the face's up axis (chin to nose bridge) by `forehead`
+    of that height at their middle, less toward their ends (BROW_END_LIFT). Lifting straight up, not
+    away from the chin, keeps the outer brows from fanning out over the hair at the temples."""
     pts = np.asarray(landmarks, np.float32).reshape(68, 2)
     if forehead <= 0:
         return pts
-    brows = pts[17:27]
-    return np.vstack([pts, brows + (brows - pts[8]) * forehead])
+    up = pts[27] - pts[8]
+    height = float(np.linalg.norm(up))
+    if height < 1e-6:
+        return pts
+    ends = np.abs(np.linspace(-1.0, 1.0, 10, dtype=np.float32))  # 0 between the brows, 1 at their ends
+    lift = forehead * height * (1.0 - (1.0 - BROW_END_LIFT) * ends**2)
+    return np.vstack([pts, pts[17:27] + (up / height)[None] * lift[:, None]])
 
 
 def _fill_hull(mask: np.ndarray, points: np.ndarray) -> None:
@@ -50,7 +61,7 @@ def _fill_hull(mask: np.ndarray, points: np.ndarray) -> None:
 
 
 def face_hull_mask(landmarks: np.ndarray, size: int | tuple[int, int], forehead: float = 0.0) -> np.ndarray:
-    """Float32 HxW mask in [0, 1]: the convex hull of the landmarks (brows lifted by `forehead`)."""
+    """Float32 HxW mask in [0, 1]: the convex hull of the landmarks (brows lifted by `forehead`, see hull_points)."""
     h, w = (size, size) if isinstance(size, int) else size
     mask = np.zeros((h, w), np.float32)
     _fill_hull(mask, hull_points(landmarks, forehead))

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     @xseg_app.command("label")
     def label(
         faces: Path = typer.Argument(..., help="Aligned face folder."),
-        forehead: float = typer.Option(0.3, help="Lift the brow line toward the hairline by this share of the brow-to-chin distance."),
+        forehead: float = typer.Option(0.3, help="Lift the middle of the brow line toward the hairline by this share of the chin-to-nose-bridge height."),
         overwrite: bool = typer.Option(False, help="Replace existing labels (otherwise labelled faces are kept)."),
         every: int = typer.Option(1, min=1, help="Label every Nth face only."),
     ) -> None:

@@ -16,6 +16,8 @@ class TrainingOptions(Options):
     batch_size: int = opt(4, "Faces per identity per iteration; larger is smoother but needs more memory.", min=1, max=512)
     optimizer: str = opt("adabelief", "Optimiser: AdaBelief (DFL default), Adam, or RMSprop.", choices=OPTIMIZERS)
     lr: float = opt(5e-5, "Learning rate.", min=1e-7, max=1e-2)
+    lr_warmup: int = opt(0, "Raise the learning rate linearly from 0 over the first N iterations (0 = off); "
+                         "lets a higher lr start stably in short runs.", min=0, max=100000)
     lr_dropout: bool = opt(False, "Update a random 30% of the weights each step on a 500-iteration cosine lr cycle; "
                            "switch on late, for sharper detail.")
     clipgrad: bool = opt(False, "Clip the global gradient norm at 1.0 (prevents model collapse with GAN or style).")

@@ -4,7 +4,7 @@
 - RMSprop (DFL's): a = rho a + (1-rho) g^2; w -= lr g / (sqrt(a)+eps).
 - Adam (with bias correction, as torch's).
 Shared extras: lr dropout (only a Bernoulli(p) share of the weights moves each step; the lr follows a
-cosine cycle of `lr_cos` iterations) and clipnorm (global gradient norm). All state is tensors, so
+cosine cycle of `lr_cos` iterations), a linear lr warm-up over `lr_warmup` iterations and clipnorm (global gradient norm). All state is tensors, so
 `state_dict()` round-trips through safetensors.
 """
 
@@ -19,10 +19,10 @@ from doppel.models.train_options import TrainingOptions
 
 class _DFLOptimizer(Optimizer):
     def __init__(self, params, lr: float, eps: float, lr_dropout: float = 1.0, lr_cos: int = 0,
-                 clipnorm: float = 0.0, **extra):
+                 lr_warmup: int = 0, clipnorm: float = 0.0, **extra):
         if not 0.0 < lr_dropout <= 1.0:
             raise ValueError("lr_dropout is the share of weights updated, in (0, 1]")
-        defaults = dict(lr=lr, eps=eps, lr_dropout=lr_dropout, lr_cos=lr_cos, clipnorm=clipnorm, **extra)
+        defaults = dict(lr=lr, eps=eps, lr_dropout=lr_dropout, lr_cos=lr_cos, lr_warmup=lr_warmup, clipnorm=clipnorm, **extra)
         super().__init__(params, defaults)
 
     def _state_for(self, p: torch.Tensor, names: tuple[str, ...]) -> dict:
@@ -51,6 +51,8 @@ class _DFLOptimizer(Optimizer):
             lr = group["lr"]
             if group["lr_cos"]:
                 lr *= (math.cos(float(step) * (2 * math.pi / group["lr_cos"])) + 1) / 2
+            if group["lr_warmup"]:  # AdaBelief without bias correction takes ~3x lr steps at first
+                lr *= min(1.0, (float(step) + 1.0) / group["lr_warmup"])
             num, denom = self._direction(group, grads, states)
             if group["lr_dropout"] < 1.0:
                 num = [n * k for n, k in zip(num, _keep_masks(num, group["lr_dropout"]))]
@@ -143,8 +145,9 @@ OPTIMIZERS = {"adabelief": AdaBelief, "rmsprop": RMSprop, "adam": Adam}
 
 def make_optimizer(params, options: TrainingOptions, lr: float | None = None) -> Optimizer:
     """The generator optimiser a model's options ask for (DFL: lr dropout 0.3 on a 500-step cosine
-    cycle when lr_dropout is on and not pretraining; clipnorm 1.0 when clipgrad is on)."""
+    cycle when lr_dropout is on and not pretraining; clipnorm 1.0 when clipgrad is on), with the
+    options' lr warm-up."""
     dropout = options.lr_dropout and not options.pretrain
     cls = OPTIMIZERS[options.optimizer]
     return cls(params, lr=options.lr if lr is None else lr, lr_dropout=0.3 if dropout else 1.0,
-               lr_cos=500 if dropout else 0, clipnorm=1.0 if options.clipgrad else 0.0)
+               lr_cos=500 if dropout else 0, lr_warmup=options.lr_warmup, clipnorm=1.0 if options.clipgrad else 0.0)

@@ -31,6 +31,26 @@ def test_training_uses_the_rule_with_the_forehead(dst_faces):
     assert rows.min() < brow_top - 5
 
 
+def test_the_forehead_rises_along_the_face_and_stays_off_the_temples(dst_faces):
+    """Brows are lifted up the face (chin to nose bridge), most between them: the mask's top reaches
+    the forehead, but above the brows it stays inside the face's width (no hair at the temples)."""
+    from doppel.core.face_mask import FOREHEAD, hull_points
+
+    for path in list_images(dst_faces)[:5]:
+        lm = np.asarray(read_metadata(path).landmarks, np.float32)[:, :2]
+        pts = hull_points(lm, FOREHEAD[FaceType.WHOLE_FACE])
+        lifted, brows = pts[68:], lm[17:27]
+        up = (lm[27] - lm[8]) / np.linalg.norm(lm[27] - lm[8])
+        rise = (lifted - brows) @ up
+        height = float(np.linalg.norm(lm[27] - lm[8]))
+        assert rise[4:6].min() > 0.3 * height  # the middle of the forehead
+        assert rise[[0, 9]].max() < 0.5 * rise[4:6].min()  # less at the temples
+        across = np.array([up[1], -up[0]])  # the face's horizontal axis
+        jaw = lm[0:17] @ across
+        side = lifted @ across
+        assert side.min() >= jaw.min() - 1 and side.max() <= jaw.max() + 1
+
+
 def test_a_stored_xseg_mask_wins_everywhere(dst_faces, tmp_path):
     src = list_images(dst_faces)[1]
     path = tmp_path / src.name

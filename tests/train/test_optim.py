@@ -42,6 +42,23 @@ def test_lr_dropout_moves_a_third_of_the_weights_and_follows_the_cosine():
     assert math.isclose((math.cos(250 * 2 * math.pi / 500) + 1) / 2, 0.0, abs_tol=1e-12)
 
 
+def test_lr_warmup_ramps_the_step_linearly_then_holds():
+    moves = []
+    for warmup in (0, 4):
+        w = torch.nn.Parameter(torch.zeros(3))
+        opt = RMSprop([w], lr=1e-3, rho=0.0, lr_warmup=warmup)  # rho 0: every step is lr * sign(g)
+        steps = []
+        for _ in range(6):
+            before = w.detach().clone()
+            w.grad = torch.ones_like(w)
+            opt.step()
+            steps.append(float((before - w.detach())[0]))
+        moves.append(steps)
+    full, ramped = moves
+    assert all(math.isclose(s, 1e-3, rel_tol=1e-4) for s in full)
+    assert [round(r / f, 3) for r, f in zip(ramped, full)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
 def test_lr_dropout_masks_are_unbiased_at_every_position():
     # Four 16-bit draws come from each 64-bit word: none of the four may be biased, and odd sizes work.
     torch.manual_seed(0)
