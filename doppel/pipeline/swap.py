@@ -63,12 +63,14 @@ class SwapResult:
 def default_model(device_type: str) -> tuple[str, dict[str, Any]]:
     """A model that gives a sensible result in the time a user waits on this machine.
 
-    CPU: SAEHD df at 64 px with small dims (about 3.5 GFLOP per face, trains a few iterations a
-    second on two cores). GPU: SAEHD df at 128 px with DFL's default dims.
+    CPU: SAEHD df at 64 px with small dims (about 3.5 GFLOP per face, about 2 iterations a second on
+    two cores), trained the way the quality benchmark measured fastest for budgets up to 30 minutes
+    (docs/evaluate.md, "Levers"): 3x DFL's learning rate after a 200-iteration warm-up, random warp
+    off. GPU: SAEHD df at 128 px with DFL's default dims and training.
     """
     if device_type == "cpu":
         return "saehd", dict(resolution=64, face_type="wf", archi="df", ae_dims=64, e_dims=32, d_dims=32,
-                             d_mask_dims=16, batch_size=8)
+                             d_mask_dims=16, batch_size=8, lr=1.5e-4, lr_warmup=200, random_warp=False)
     return "saehd", dict(resolution=128, face_type="wf", archi="df", batch_size=16)
 
 
