@@ -208,13 +208,12 @@ def train_to(ws, model_type: str, model_options: dict, run_extra: dict, target: 
 def run_curve(args) -> list[dict]:
     from doppel.core.device import pick_device
     from doppel.core.workspace import Workspace
-    from doppel.pipeline.swap import SRC_EVERY_N_CPU, SwapOptions, merge_stage
+    from doppel.pipeline.swap import SRC_EVERY_N_CPU, SwapOptions, merge_stage, model_resolution
 
     pair = pick_pair(args)
     device = pick_device(args.device)
     model_type, model_options, run_extra = model_setup(args, device.type)
-    resolution = int(model_options.get("resolution", 128))
-    face_size = min(512, 2 * resolution)  # as `doppel swap`
+    face_size = min(512, 2 * model_resolution(model_type, model_options))  # as `doppel swap`
     work = Path(args.work)
     src_faces = extracted(pair.src, work, face_size, SRC_EVERY_N_CPU if device.type == "cpu" else 1, args.device)
     dst_faces = extracted(pair.dst, work, face_size, 1, args.device)

@@ -1,6 +1,6 @@
-"""The old DFL models as SAEHD configurations (issue 10). Each matches the old model's resolution,
-face type, dims and losses as closely as the public descriptions allow; they are ordinary SAEHD models
-afterwards, so every option can still be changed. See docs/models.md for the table."""
+"""SAEHD configurations: the old DFL models (issue 10), each matching the old model's resolution, face
+type, dims and losses as closely as the public descriptions allow, and doppel's own CPU model. They are
+ordinary SAEHD models afterwards, so every option can still be changed. See docs/models.md for the table."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ register_preset("liaef128", "saehd", help="Old LIAEF128: 128 px full face, liae,
 register_preset("sae", "saehd", help="Old SAE defaults: 128 px full face, df, 512-d code, e 42, d 21.",
                 resolution=128, face_type="f", archi="df", ae_dims=512, e_dims=42, d_dims=21, d_mask_dims=16,
                 optimizer="adam", masked_training=True)
+
+# doppel's model for CPUs: what `doppel swap` trains there, and what to pretrain for it. The training
+# choices are the quality benchmark's fastest for budgets up to 30 minutes (docs/evaluate.md, "Levers").
+register_preset("saehd-cpu", "saehd", help="doppel swap's CPU model: 64 px whole face, df, small dims, lr 1.5e-4 "
+                "after a 200-iteration warm-up, random warp off (about 2 it/s on two cores).",
+                resolution=64, face_type="wf", archi="df", ae_dims=64, e_dims=32, d_dims=32, d_mask_dims=16,
+                batch_size=8, lr=1.5e-4, lr_warmup=200, random_warp=False)

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         codec: str = field_option(SwapOptions, "codec"),
         crf: int = field_option(SwapOptions, "crf"),
         strip: Optional[str] = field_option(SwapOptions, "strip"),
+        pretrained: Optional[str] = field_option(SwapOptions, "pretrained"),
     ) -> None:
         """Extract faces from SRC and DST, train a model, merge it into DST: one command, resumable."""
         from rich.console import Console
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
         result = swap(src, dst, out, workspace, SwapOptions(minutes=minutes, iterations=iterations, model_type=model_type,
                                                             face_size=face_size, device=device, codec=codec, crf=crf,
-                                                            strip=strip))
+                                                            strip=strip, pretrained=pretrained))
         table = Table(title="doppel swap")
         for col in ("stage", "status", "time", "result"):
             table.add_column(col)

@@ -36,6 +36,8 @@ class SwapOptions(CheckedOptions):
     codec: str = same_option(OutputOptions, "codec")
     crf: int = same_option(OutputOptions, "crf")
     strip: str | None = option(None, "Also write a before/after picture (destination, result, source) to this file.")
+    pretrained: str | None = option(None, "Start training from this pretrained model folder (`doppel train --pretrain`); "
+                                    "its model type and architecture are used.")
     model_options: dict | None = None  # library callers: model options over the defaults (not a CLI flag)
     progress: bool = True
 
@@ -61,17 +63,33 @@ class SwapResult:
 
 
 def default_model(device_type: str) -> tuple[str, dict[str, Any]]:
-    """A model that gives a sensible result in the time a user waits on this machine.
-
-    CPU: SAEHD df at 64 px with small dims (about 3.5 GFLOP per face, about 2 iterations a second on
-    two cores), trained the way the quality benchmark measured fastest for budgets up to 30 minutes
-    (docs/evaluate.md, "Levers"): 3x DFL's learning rate after a 200-iteration warm-up, random warp
-    off. GPU: SAEHD df at 128 px with DFL's default dims and training.
-    """
+    """A model that gives a sensible result in the time a user waits on this machine: on a CPU the
+    `saehd-cpu` preset (64 px, small dims, trained as the quality benchmark measured fastest); on a GPU
+    SAEHD df at 128 px with DFL's default dims and training."""
     if device_type == "cpu":
-        return "saehd", dict(resolution=64, face_type="wf", archi="df", ae_dims=64, e_dims=32, d_dims=32,
-                             d_mask_dims=16, batch_size=8, lr=1.5e-4, lr_warmup=200, random_warp=False)
+        return "saehd-cpu", {}
     return "saehd", dict(resolution=128, face_type="wf", archi="df", batch_size=16)
+
+
+def chosen_model(device_type: str, options: SwapOptions) -> tuple[str | None, dict[str, Any]]:
+    """(model type, options) a swap trains: the device's default, or --model-type; a pretrained start
+    brings its own type (None here), with only the library caller's options over it."""
+    if options.pretrained:
+        return None, dict(options.model_options or {})
+    model_type, model_options = (options.model_type, {}) if options.model_type else default_model(device_type)
+    return model_type, {**model_options, **(options.model_options or {})}
+
+
+def model_resolution(model_type: str | None, model_options: dict[str, Any], pretrained: str | None = None) -> int:
+    """The face size the model trains at: its options over its type's defaults, or the pretrained model's."""
+    from doppel.models.registry import make_options
+
+    if pretrained:
+        from doppel.train.checkpoint import read_model_json
+
+        saved = read_model_json(Path(pretrained))
+        model_type, model_options = saved.get("name", "saehd"), {**saved.get("options", {}), **model_options}
+    return int(make_options(model_type, **model_options).resolution)
 
 
 def _marker(ws: Workspace, stage: str) -> Path:
@@ -137,14 +155,13 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
             raise DoppelError(f"{what} not found", path, hint="Check the path: a video, a folder of images or one image")
     if options.minutes is not None and options.iterations is not None:
         raise DoppelError("give --minutes or --iterations, not both")
+    if options.model_type and options.pretrained:
+        raise DoppelError("give --model-type or --pretrained, not both",
+                          hint="A pretrained model brings its own model type; leave out --model-type")
     ws = Workspace(Path(workspace)).create()
     device = pick_device(options.device)
-    model_type, model_options = default_model(device.type)
-    if options.model_type:
-        model_type, model_options = options.model_type, {}
-    model_options = {**model_options, **(options.model_options or {})}
-    resolution = int(model_options.get("resolution", 128))
-    face_size = options.face_size or min(512, 2 * resolution)
+    model_type, model_options = chosen_model(device.type, options)
+    face_size = options.face_size or min(512, 2 * model_resolution(model_type, model_options, options.pretrained))
     minutes = options.minutes if options.minutes is not None else (None if options.iterations else (5.0 if device.type == "cpu" else 30.0))
     say = print if options.progress else (lambda *a, **k: None)
     reports: list[StageReport] = []
@@ -174,7 +191,8 @@ def swap(src: str | Path, dst: str | Path, out: str | Path, workspace: str | Pat
             result.warnings.append(warning)
             say(f"pair check: {warning}")
 
-    train_key = {"model_type": model_type, "options": model_options, "minutes": minutes, "iterations": options.iterations}
+    train_key = {"model_type": model_type, "options": model_options, "minutes": minutes, "iterations": options.iterations,
+                 **({"pretrained": options.pretrained} if options.pretrained else {})}
     facts = _stage(ws, "train", train_key, lambda: _train(ws, model_type, model_options, minutes, options), reports, say,
                    strict=False)
     result.iterations = facts.get("iterations", 0)
@@ -228,7 +246,8 @@ def _train(ws: Workspace, model_type: str, model_options: dict, minutes: float |
     # Sample workers as `doppel train` chooses them (none on small CPUs; spawned, so the extraction
     # that ran in this process does not matter).
     run = RunOptions(device=options.device or "auto", progress=options.progress, autosave_minutes=1.0,
-                     preview_every=200, backup_hours=0.0, workers=-1)
+                     preview_every=200, backup_hours=0.0, workers=-1,
+                     pretrained=options.pretrained if options.pretrained and it_before == 0 else "")
     if options.iterations:
         run = run.replace(iterations=int(options.iterations))
     else:
@@ -260,5 +279,5 @@ def summary_rows(result: SwapResult) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "merge_stage", "summary_rows",
+__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "chosen_model", "model_resolution", "merge_stage", "summary_rows",
            "trained_so_far"]

@@ -90,11 +90,13 @@ def load_face(face: AlignedFace, resolution: int, face_type: FaceType) -> tuple[
     return image, mask, em, float(meta.pose.yaw)
 
 
-def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True) -> TrainingFaces:
-    """Read every aligned face of `folder` (skipping the trash) into memory. A damaged face file (unreadable
-    image, missing or damaged metadata) is named on stderr and skipped, as DeepFaceLab does; the rest load."""
+def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progress: bool = True,
+                 recursive: bool = False) -> TrainingFaces:
+    """Read every aligned face of `folder` (with `recursive`, of its subfolders too; skipping the trash)
+    into memory. A damaged face file (unreadable image, missing or damaged metadata) is named on stderr
+    and skipped, as DeepFaceLab does; the rest load."""
     folder = Path(folder)
-    paths = list_images(folder)
+    paths = list_images(folder, recursive=recursive)
     if not paths:
         raise DoppelError("no face images in this folder", folder, hint="Extract faces into it with 'doppel extract'")
     n = len(paths)
@@ -118,7 +120,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: FaceType, progr
             images[i] = image
             masks[i] = np.round(np.clip(mask, 0, 1) * 255)
             ems[i] = np.round(np.clip(em, 0, 1) * 255)
-            names.append(p.name)
+            names.append(p.relative_to(folder).as_posix())
     if not names:
         raise DoppelError(f"none of the {n} face files can be read (first: {skipped[0].one_line()})", folder,
                           hint="Extract faces into it with 'doppel extract'")

@@ -89,9 +89,11 @@ def _auto_workers(device: torch.device, requested: int) -> int:
 
 
 def _load_sides(src_dir, dst_dir, resolution, face_type, pretrain: bool, progress: bool) -> tuple[TrainingFaces, TrainingFaces]:
-    src = load_faceset(src_dir, resolution, face_type, progress)
     if pretrain and (dst_dir is None or Path(dst_dir) == Path(src_dir)):
-        return src, src  # pretraining on one generic faceset of many people
+        # one generic faceset of many people: a folder of faces, or of folders (one per extracted clip)
+        src = load_faceset(src_dir, resolution, face_type, progress, recursive=True)
+        return src, src
+    src = load_faceset(src_dir, resolution, face_type, progress)
     if dst_dir is None:
         raise DoppelError("no destination faceset given", hint="Pass --dst DIR (only pretraining works without one)")
     return src, load_faceset(dst_dir, resolution, face_type, progress)

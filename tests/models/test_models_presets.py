@@ -20,7 +20,7 @@ REDUCED = dict(resolution=64, ae_dims=32, e_dims=16, d_dims=16, d_mask_dims=16)
 
 def test_registry_lists_models_and_presets():
     names = available_models()
-    for n in ("saehd", "amp", "quick96", "h64", "h128", "df", "liaef128", "sae"):
+    for n in ("saehd", "amp", "quick96", "h64", "h128", "df", "liaef128", "sae", "saehd-cpu"):
         assert n in names
 
 

@@ -79,3 +79,33 @@ def test_swap_resumes_after_interruption_in_each_stage(data_dir, tmp_path, monke
     picture = cv2.imread(str(tmp_path / "before-after.jpg"))
     assert picture is not None and picture.shape[0] == 3 * picture.shape[1] // 4
     assert all(s.status == "skipped" for s in strip.stages)
+
+
+def test_swap_starts_from_a_pretrained_model_and_takes_its_architecture(data_dir, tmp_path):
+    import cv2
+
+    from doppel.core.images import list_images
+    from doppel.faces.extract import ExtractOptions, extract
+    from doppel.train.checkpoint import read_model_json
+    from doppel.train.config import RunOptions
+    from doppel.train.trainer import train
+
+    src = _cut(SRC_CLIP, tmp_path / "src.mp4", 8)
+    dst = _cut(DST_CLIP, tmp_path / "dst.mp4", 8)
+    generic, pre = tmp_path / "generic", tmp_path / "pre"
+    # "Other people" for the test, in a folder per clip, as `doppel extract` leaves them.
+    extract(dst, generic / "clip_b", ExtractOptions(size=128, device="cpu"), progress=False)
+    train(generic, None, pre, "saehd", dict(TINY, pretrain=True),
+          RunOptions(iterations=2, device="cpu", progress=False, preview_every=0, val_share=0.0))
+
+    with pytest.raises(DoppelError, match="not both"):
+        swap(src, dst, tmp_path / "x.mp4", tmp_path / "ws-x", SwapOptions(pretrained=str(pre), model_type="saehd",
+                                                                         iterations=1, progress=False))
+    ws, out = tmp_path / "ws", tmp_path / "swap.mp4"
+    result = swap(src, dst, out, ws, SwapOptions(pretrained=str(pre), iterations=3, device="cpu", progress=False))
+    saved = read_model_json(ws / "model")
+    # The pretrained model's tiny architecture, not the CPU default's dims; pretraining switched off.
+    assert saved["options"]["ae_dims"] == TINY["ae_dims"] and saved["options"]["pretrain"] is False
+    assert result.iterations == 3 and len(list(read_frames(out))) == 8
+    face = cv2.imread(str(list_images(ws / "data_src" / "aligned")[0]))
+    assert face.shape[:2] == (128, 128)  # twice the pretrained model's 64 px
