@@ -40,9 +40,13 @@ def test_model_flags_and_train_args_go_where_doppel_train_takes_them(quality):
     assert set(quality.MODEL_FLAGS) == set(MODEL_FLAGS)
     model_type, options, run = quality.model_setup(
         _args(resolution=96, batch_size=4, train_arg=["lr=3e-5", "uniform-yaw=true", "seed=3"]), "cpu")
-    assert model_type == "saehd"
-    assert options["resolution"] == 96 and options["batch_size"] == 4 and options["ae_dims"] == 64  # CPU default kept
-    assert options["lr"] == 3e-5 and options["uniform_yaw"] is True
+    from doppel.models.registry import make_options
+
+    assert model_type == "saehd-cpu"  # what `doppel swap` trains on a CPU
+    resolved = make_options(model_type, **options)
+    assert resolved.resolution == 96 and resolved.batch_size == 4
+    assert resolved.ae_dims == 64 and resolved.random_warp is False  # the rest of the CPU default kept
+    assert resolved.lr == 3e-5 and resolved.uniform_yaw is True
     assert run == {"seed": 3}
     from doppel.core.errors import DoppelError
 
