@@ -281,23 +281,29 @@ def pick_pair(args) -> Pair:
 
 # ---- calibration -------------------------------------------------------------------------------
 
-def blurred(clip: Path, sigma: float, work: Path) -> Path:
-    """The clip with every frame Gaussian-blurred (encoded as the merge encodes: h264, crf 18), cached."""
-    import cv2
-
+def _rewritten(clip: Path, out: Path, change) -> Path:
+    """`clip` with `change(image)` applied to every frame, encoded as the merge encodes (h264, crf 18),
+    cached at `out`."""
     from doppel.media.reader import read_frames
     from doppel.media.writer import VideoWriter
 
-    out = work / "calibration" / f"{clip.stem}-blur{sigma:g}.mp4"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.stem + ".part.mp4")
     with VideoWriter(part, like=clip, codec="h264", crf=18, provenance=False) as writer:
         for frame in read_frames(clip):
-            writer.write(cv2.GaussianBlur(frame.image, (0, 0), sigma))
+            writer.write(change(frame.image))
     part.replace(out)
     return out
+
+
+def blurred(clip: Path, sigma: float, work: Path) -> Path:
+    """The clip with every frame Gaussian-blurred, cached."""
+    import cv2
+
+    return _rewritten(clip, work / "calibration" / f"{clip.stem}-blur{sigma:g}.mp4",
+                      lambda image: cv2.GaussianBlur(image, (0, 0), sigma))
 
 
 def through_crop(clip: Path, resolution: int, work: Path) -> Path:
@@ -308,27 +314,19 @@ def through_crop(clip: Path, resolution: int, work: Path) -> Path:
     from doppel.evaluate.tracking import main_face
     from doppel.faces.align import align_face
     from doppel.faces.landmarks import FaceAnalyzer
-    from doppel.media.reader import read_frames
-    from doppel.media.writer import VideoWriter
 
-    out = work / "calibration" / f"{clip.stem}-through{resolution}px.mp4"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    part = out.with_name(out.stem + ".part.mp4")
-    with VideoWriter(part, like=clip, codec="h264", crf=18, provenance=False) as writer, FaceAnalyzer() as analyzer:
-        for frame in read_frames(clip):
-            image = frame.image
-            face = main_face(analyzer.analyze(image))
-            if face is not None:
-                h, w = image.shape[:2]
-                small, m = align_face(image, face.landmarks68, "wf", resolution)
-                inside = cv2.warpAffine(np.full(small.shape[:2], 255, np.uint8), m, (w, h), flags=cv2.WARP_INVERSE_MAP) > 127
-                back = cv2.warpAffine(small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-                image = np.where(inside[..., None], back, image)
-            writer.write(image)
-    part.replace(out)
-    return out
+    def through(image: np.ndarray) -> np.ndarray:
+        face = main_face(analyzer.analyze(image))
+        if face is None:
+            return image
+        h, w = image.shape[:2]
+        small, m = align_face(image, face.landmarks68, "wf", resolution)
+        inside = cv2.warpAffine(np.full(small.shape[:2], 255, np.uint8), m, (w, h), flags=cv2.WARP_INVERSE_MAP) > 127
+        back = cv2.warpAffine(small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        return np.where(inside[..., None], back, image)
+
+    with FaceAnalyzer() as analyzer:
+        return _rewritten(clip, work / "calibration" / f"{clip.stem}-through{resolution}px.mp4", through)
 
 
 def calibrate(args) -> list[dict]:

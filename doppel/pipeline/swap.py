@@ -279,5 +279,5 @@ def summary_rows(result: SwapResult) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "chosen_model", "model_resolution", "merge_stage", "summary_rows",
-           "trained_so_far"]
+__all__ = ["STAGES", "SwapOptions", "SwapResult", "StageReport", "swap", "default_model", "chosen_model", "model_resolution",
+           "merge_stage", "summary_rows", "trained_so_far"]
